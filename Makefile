@@ -1,0 +1,42 @@
+# Two commands for a new machine: `make demo` and `make test`. Both create .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The suite runs on the real services; the demo stays on SQLite and in-process Celery.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_triage
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
+
+.PHONY: venv demo test services lint format
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py load_demo
+	@echo
+	@echo "Open http://127.0.0.1:8000/ and log in with one of the demo logins above."
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+services:
+	@bash scripts/start-services.sh
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: venv services lint
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+# E-visit billing models arrive with the billing issue.

@@ -1,0 +1,45 @@
+import factory
+
+from accounts.models import Clinic, Membership, Role, User
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    slug = factory.Sequence(lambda n: f"clinic-{n}")
+    time_zone = "America/Los_Angeles"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+
+class StaffFactory(UserFactory):
+    """A user with a membership: StaffFactory(clinic=..., role=Role.NURSE)."""
+
+    class Params:
+        clinic = factory.SubFactory(ClinicFactory)
+        role = Role.NURSE
+
+    membership = factory.RelatedFactory(
+        "tests.accounts.factories.MembershipFactory",
+        factory_related_name="user",
+        clinic=factory.SelfAttribute("..clinic"),
+        role=factory.SelfAttribute("..role"),
+    )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    clinic = factory.SubFactory(ClinicFactory)
+    role = Role.NURSE

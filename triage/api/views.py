@@ -1,0 +1,63 @@
+from django.conf import settings
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from triage.selectors import access_clinic
+from triage.services import IncomingMessage, PatientDetails, receive_message
+
+
+class PatientInputSerializer(serializers.Serializer):
+    mrn = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    preferred_language = serializers.CharField(max_length=16, required=False)
+    on_chemotherapy = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class ReceiveMessageApi(APIView):
+    """POST /api/v1/messages: 201 with the new message, or 200 with the stored one when
+    the same external_id was posted before (the portal may safely retry)."""
+
+    class InputSerializer(serializers.Serializer):
+        external_id = serializers.CharField(max_length=128)
+        clinic = serializers.SlugField(max_length=64)
+        patient = PatientInputSerializer()
+        subject = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        body = serializers.CharField(
+            max_length=settings.MESSAGE_BODY_MAX_CHARS, trim_whitespace=True
+        )
+        category = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        sent_at = serializers.DateTimeField(required=False)
+        conversation_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        external_id = serializers.CharField()
+        clinic = serializers.CharField(source="clinic.slug")
+        conversation_id = serializers.CharField(source="conversation.external_id")
+        status = serializers.CharField()
+        received_at = serializers.DateTimeField(source="created_at")
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        clinic = access_clinic(user=request.user, clinic_slug=data["clinic"])
+        message, created = receive_message(
+            clinic=clinic,
+            incoming=IncomingMessage(
+                external_id=data["external_id"],
+                patient=PatientDetails(**data["patient"]),
+                subject=data.get("subject", ""),
+                body=data["body"],
+                category=data.get("category", ""),
+                sent_at=data.get("sent_at"),
+                conversation_external_id=data.get("conversation_id", ""),
+            ),
+        )
+        return Response(
+            self.OutputSerializer(message).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

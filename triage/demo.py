@@ -1,0 +1,121 @@
+"""Demo data: two clinics, staff for every role, about 200 varied messages, routed."""
+
+import datetime
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Clinic, Membership, Role, User
+from routing.services import ensure_default_queues
+from triage.corpus import read_labeled_file
+from triage.services import IncomingMessage, PatientDetails, receive_message
+
+DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 - demo only, printed for the user
+DEMO_CLINICS = [
+    ("oncology-pasadena", "Oncology - Pasadena", "onc", "oncology"),
+    ("primary-care-downtown", "Primary Care - Downtown", "pc", "primary_care"),
+]
+FIRST_NAMES = [
+    "Maria",
+    "James",
+    "Linh",
+    "Aisha",
+    "Robert",
+    "Guadalupe",
+    "Wei",
+    "Fatima",
+    "David",
+    "Olga",
+    "Samuel",
+    "Priya",
+    "Jose",
+    "Ruth",
+    "Kenji",
+    "Carmen",
+]
+LAST_NAMES = [
+    "Garcia",
+    "Nguyen",
+    "Johnson",
+    "Okafor",
+    "Smith",
+    "Hernandez",
+    "Chen",
+    "Patel",
+    "Kowalski",
+    "Lopez",
+    "Brown",
+    "Tanaka",
+    "Rossi",
+    "Ali",
+]
+MESSAGES_PER_CLINIC = 100
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    clinic: str
+    role: str
+    username: str
+
+
+def demo_logins() -> list[DemoLogin]:
+    return [
+        DemoLogin(clinic=name, role=role.value, username=f"{prefix}-{role.value}")
+        for _slug, name, prefix, _kind in DEMO_CLINICS
+        for role in Role
+    ]
+
+
+def demo_loaded() -> bool:
+    return Clinic.objects.filter(slug=DEMO_CLINICS[0][0]).exists()
+
+
+def load_demo_data(*, progress: Callable[[str], None]) -> None:
+    rng = random.Random(2026)  # noqa: S311 - reproducible demo data, not security
+    corpus_dir = settings.TRIAGE_CORPUS_DIR
+    portal_rows = [
+        row for path in sorted(corpus_dir.glob("portal_*.jsonl")) for row in read_labeled_file(path)
+    ]
+    now = timezone.now()
+    for slug, name, prefix, kind in DEMO_CLINICS:
+        with transaction.atomic():
+            clinic = Clinic.objects.create(slug=slug, name=name, time_zone="America/Los_Angeles")
+            ensure_default_queues(clinic=clinic)
+            for role in Role:
+                user = User.objects.create_user(
+                    username=f"{prefix}-{role.value}",
+                    password=DEMO_PASSWORD,
+                    first_name=role.label,
+                    last_name=name,
+                    is_staff=role == Role.ADMIN,
+                    is_superuser=role == Role.ADMIN,
+                )
+                Membership.objects.create(user=user, clinic=clinic, role=role)
+        wanted = [r for r in portal_rows if r.clinic_type in (kind, "")]
+        rows = rng.sample(wanted, min(MESSAGES_PER_CLINIC, len(wanted)))
+        for index, row in enumerate(rows, start=1):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            receive_message(
+                clinic=clinic,
+                incoming=IncomingMessage(
+                    external_id=f"demo-{prefix}-{index:04d}",
+                    patient=PatientDetails(
+                        mrn=f"{prefix.upper()}{100000 + index}",
+                        name=f"{first} {last}",
+                        birth_date=datetime.date(rng.randint(1940, 2005), rng.randint(1, 12), 15),
+                        preferred_language=row.language,
+                        on_chemotherapy=row.on_chemotherapy,
+                    ),
+                    subject=row.subject,
+                    body=row.body,
+                    category=row.category,
+                    sent_at=now - datetime.timedelta(minutes=rng.randint(1, 60 * 48)),
+                ),
+            )
+            if index % 25 == 0:
+                progress(f"{name}: {index}/{len(rows)} messages received and routed")

@@ -1,0 +1,103 @@
+"""Versioned triage models: register, activate, and load the active one once per process."""
+
+import hashlib
+import io
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+
+import joblib
+from django.conf import settings
+from django.db import transaction
+
+from triage.classifier import TriageModel
+from triage.corpus import corpus_hash, load_corpus
+from triage.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+class ModelArtifactCorrupted(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: ModelVersion
+    model: TriageModel
+
+
+_cache: dict[int, LoadedModel] = {}
+_cache_lock = threading.Lock()
+
+
+def serialize_model(model: TriageModel) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def register_model_version(
+    *,
+    model: TriageModel,
+    name: str,
+    training_data_hash: str,
+    metrics: dict | None = None,
+    activate: bool = True,
+    artifact: bytes | None = None,
+) -> ModelVersion:
+    artifact = artifact if artifact is not None else serialize_model(model)
+    with transaction.atomic():
+        if activate:
+            # Lock the active row so two promotions cannot both clear and set the flag.
+            ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
+        return ModelVersion.objects.create(
+            name=name,
+            artifact=artifact,
+            sha256=hashlib.sha256(artifact).hexdigest(),
+            training_data_hash=training_data_hash,
+            metrics=metrics or {},
+            is_active=activate,
+        )
+
+
+def train_default_model_version() -> ModelVersion:
+    rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
+    data_hash = corpus_hash(rows)
+    model = TriageModel.train(rows)
+    return register_model_version(
+        model=model,
+        name=f"triage-default-{data_hash[:10]}",
+        training_data_hash=data_hash,
+        metrics={"training_rows": len(rows)},
+    )
+
+
+def _load(version: ModelVersion) -> TriageModel:
+    artifact = bytes(version.artifact)
+    if hashlib.sha256(artifact).hexdigest() != version.sha256:
+        raise ModelArtifactCorrupted(f"model version {version.pk} does not match its sha256")
+    return joblib.load(io.BytesIO(artifact))
+
+
+def active_model(*, train_if_missing: bool = True) -> LoadedModel:
+    """The active model, loaded once per process; a promotion is picked up on the next call
+    because the active id is looked up each time (one indexed query)."""
+    active_id = ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+    if active_id is None:
+        if not train_if_missing:
+            raise LookupError("no active triage model")
+        print(
+            "No active triage model: training the default one from the repository corpus...",
+            file=sys.stderr,
+        )
+        active_id = train_default_model_version().pk
+    with _cache_lock:
+        loaded = _cache.get(active_id)
+        if loaded is None:
+            version = ModelVersion.objects.get(pk=active_id)
+            loaded = LoadedModel(version=version, model=_load(version))
+            _cache.clear()
+            _cache[active_id] = loaded
+        return loaded

@@ -1,0 +1,123 @@
+from django.db import models
+
+from config.models import TimeStampedModel
+from triage.labels import Acuity, ServiceLevel
+
+
+class Patient(TimeStampedModel):
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    preferred_language = models.CharField(max_length=16, default="en")
+    on_chemotherapy = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Patient'} ({self.mrn})"
+
+
+class Conversation(TimeStampedModel):
+    """A thread: e-visit time and work items are per conversation, not per message."""
+
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="conversations"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conversations")
+    external_id = models.CharField(max_length=128)
+    subject = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "external_id"], name="conversation_external_id_unique_per_clinic"
+            ),
+        ]
+
+
+class Message(TimeStampedModel):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        CLASSIFIED = "classified", "Classified"
+        ROUTED = "routed", "Routed"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="messages"
+    )
+    # The portal's id: posting the same one twice must not make a second message.
+    external_id = models.CharField(max_length=128)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    category = models.CharField("patient-chosen category", max_length=64, blank=True)
+    sent_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.RECEIVED)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "external_id"], name="message_external_id_unique_per_clinic"
+            ),
+        ]
+        indexes = [
+            # The stuck-message sweep looks only at messages that have not been routed yet.
+            models.Index(
+                fields=["status_changed_at"],
+                condition=~models.Q(status="routed"),
+                name="message_not_routed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} ({self.status})"
+
+
+class ModelVersion(models.Model):
+    """A trained triage model. The artifact lives in the database so every worker on
+    every machine loads the same bytes; sha256 guards against a corrupted artifact."""
+
+    name = models.CharField(max_length=100)
+    artifact = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    training_data_hash = models.CharField(max_length=64)
+    metrics = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="modelversion_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Classification(models.Model):
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="classification")
+    acuity = models.CharField(max_length=16, choices=Acuity)
+    service_level = models.CharField(max_length=16, choices=ServiceLevel)
+    evisit_candidate = models.BooleanField()
+    acuity_confidence = models.FloatField()
+    service_level_confidence = models.FloatField()
+    evisit_confidence = models.FloatField()
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    red_flags = models.JSONField(default=list, blank=True)
+    # True when the classifier failed: the message went to nurse triage as urgent.
+    unclassified = models.BooleanField(default=False)
+    needs_review = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.acuity}/{self.service_level} for message {self.message_id}"
