@@ -1,17 +1,25 @@
-"""The statistical triage model: one shared text featurizer, three linear heads.
+"""The statistical triage model: one shared text featurizer, three linear heads, and
+recall-first decision thresholds. Pure: no ORM.
 
-Pure: no ORM. Vectorizing once and scoring three heads keeps batch throughput high.
+Vectorizing once and scoring three heads keeps batch throughput high.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
+from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
+
+ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
+SERVICE_LEVEL_CLASSES = [s.value for s in ServiceLevel]
+LEVEL_RANKS = np.array([SERVICE_LEVEL_RANK[ServiceLevel(s)] for s in SERVICE_LEVEL_CLASSES])
 
 
 @dataclass(frozen=True)
@@ -29,75 +37,170 @@ class TriagePrediction:
     acuity_confidence: float
     service_level_confidence: float
     evisit_confidence: float
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class DecisionThresholds:
+    """Acuity is decided recall-first: the more acute class wins as soon as its
+    probability passes its threshold, not only when it is the most probable."""
+
+    emergent: float = 0.5  # P(emergent) at or above: emergent
+    urgent_or_above: float = 0.5  # P(emergent) + P(urgent) at or above: at least urgent
+    evisit: float = 0.5
+    # Below this, the classification is marked "needs review" and the service level is
+    # the more trained of the two likeliest roles: unsure never routes down.
+    review: float = 0.45
 
 
 def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
 
 
-def _featurizer() -> FeatureUnion:
-    return FeatureUnion(
-        [
-            (
-                "word",
-                TfidfVectorizer(
-                    ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode"
-                ),
-            ),
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(3, 5),
-                    min_df=2,
-                    sublinear_tf=True,
-                    max_features=150_000,
-                    strip_accents="unicode",
-                ),
-            ),
-        ]
+def _word_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode", max_df=0.9
     )
 
 
-def _head() -> LogisticRegression:
+def _char_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(3, 5),
+        min_df=2,
+        sublinear_tf=True,
+        max_features=150_000,
+        strip_accents="unicode",
+    )
+
+
+def _logistic_regression():
     return LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000)
 
 
+def _calibrated_svm():
+    return CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), cv=3)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    featurizer: Callable[[], FeatureUnion]
+    head: Callable[[], object]
+
+
+VARIANTS = {
+    "tfidf-word-char-logreg": Variant(
+        "tfidf-word-char-logreg",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams, logistic regression (balanced)",
+        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
+        _logistic_regression,
+    ),
+    "tfidf-word-char-svm": Variant(
+        "tfidf-word-char-svm",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams, linear SVM with sigmoid calibration",
+        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
+        _calibrated_svm,
+    ),
+    "tfidf-word-logreg": Variant(
+        "tfidf-word-logreg",
+        "TF-IDF word 1-2 grams only, logistic regression (balanced)",
+        lambda: FeatureUnion([("word", _word_tfidf())]),
+        _logistic_regression,
+    ),
+}
+DEFAULT_VARIANT = "tfidf-word-char-logreg"
+
+
+@dataclass
 class TriageModel:
-    def __init__(self, featurizer: FeatureUnion, heads: dict[str, LogisticRegression]):
-        self.featurizer = featurizer
-        self.heads = heads
+    featurizer: FeatureUnion
+    heads: dict[str, object]
+    variant: str
+    thresholds: DecisionThresholds = field(default_factory=DecisionThresholds)
 
     @classmethod
-    def train(cls, rows: Sequence[LabeledMessage]) -> "TriageModel":
-        texts = [message_text(r.subject, r.body) for r in rows]
-        featurizer = _featurizer()
-        features = featurizer.fit_transform(texts)
+    def train(
+        cls,
+        rows: Sequence[LabeledMessage],
+        *,
+        variant: str = DEFAULT_VARIANT,
+        thresholds: DecisionThresholds | None = None,
+    ) -> "TriageModel":
+        spec = VARIANTS[variant]
+        featurizer = spec.featurizer()
+        features = featurizer.fit_transform([message_text(r.subject, r.body) for r in rows])
         targets = {
             "acuity": [r.acuity for r in rows],
             "service_level": [r.service_level for r in rows],
             "evisit_candidate": [r.evisit_candidate for r in rows],
         }
-        heads = {name: _head().fit(features, y) for name, y in targets.items()}
-        return cls(featurizer, heads)
+        heads = {name: spec.head().fit(features, y) for name, y in targets.items()}
+        return cls(featurizer, heads, variant, thresholds or DecisionThresholds())
+
+    def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
+        """Per head, class probabilities in a fixed column order (ACUITY_CLASSES,
+        SERVICE_LEVEL_CLASSES, and P(e-visit) as one column)."""
+        features = self.featurizer.transform([message_text(i.subject, i.body) for i in items])
+        out = {}
+        for name, order in (("acuity", ACUITY_CLASSES), ("service_level", SERVICE_LEVEL_CLASSES)):
+            head = self.heads[name]
+            raw = head.predict_proba(features)
+            columns = [list(head.classes_).index(c) for c in order]
+            out[name] = raw[:, columns]
+        evisit = self.heads["evisit_candidate"]
+        out["evisit_candidate"] = evisit.predict_proba(features)[
+            :, list(evisit.classes_).index(True)
+        ]
+        return out
 
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
             return []
-        features = self.featurizer.transform([message_text(i.subject, i.body) for i in items])
-        decided = {}
-        for name, head in self.heads.items():
-            probabilities = head.predict_proba(features)
-            best = probabilities.argmax(axis=1)
-            decided[name] = (head.classes_[best], probabilities[np.arange(len(items)), best])
-        return [
+        return decide(self.probabilities(items), self.thresholds)
+
+
+def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[TriagePrediction]:
+    acuity_p = probabilities["acuity"]
+    level_p = probabilities["service_level"]
+    evisit_p = probabilities["evisit_candidate"]
+    n = len(evisit_p)
+
+    at_least_urgent = acuity_p[:, 0] + acuity_p[:, 1]
+    acuity_index = np.where(
+        acuity_p[:, 0] >= t.emergent, 0, np.where(at_least_urgent >= t.urgent_or_above, 1, 2)
+    )
+    acuity_conf = np.choose(acuity_index, [acuity_p[:, 0], at_least_urgent, acuity_p[:, 2]])
+
+    order = np.argsort(-level_p, axis=1)
+    top, second = order[:, 0], order[:, 1]
+    top_p = level_p[np.arange(n), top]
+    unsure = top_p < t.review
+    more_trained = np.where(LEVEL_RANKS[second] > LEVEL_RANKS[top], second, top)
+    level_index = np.where(unsure, more_trained, top)
+    level_conf = level_p[np.arange(n), level_index]
+    acuity_unsure = acuity_conf < t.review
+
+    predictions = []
+    for i in range(n):
+        acuity = ACUITY_CLASSES[acuity_index[i]]
+        level = SERVICE_LEVEL_CLASSES[level_index[i]]
+        evisit = bool(evisit_p[i] >= t.evisit)
+        if acuity == Acuity.EMERGENT:
+            # labels.md: emergent goes to a triage nurse and is never an e-visit.
+            level, evisit = ServiceLevel.NURSE.value, False
+        elif level in (ServiceLevel.CLERICAL, ServiceLevel.MA):
+            evisit = False
+        predictions.append(
             TriagePrediction(
-                acuity=str(decided["acuity"][0][i]),
-                service_level=str(decided["service_level"][0][i]),
-                evisit_candidate=bool(decided["evisit_candidate"][0][i]),
-                acuity_confidence=float(decided["acuity"][1][i]),
-                service_level_confidence=float(decided["service_level"][1][i]),
-                evisit_confidence=float(decided["evisit_candidate"][1][i]),
+                acuity=acuity,
+                service_level=level,
+                evisit_candidate=evisit,
+                acuity_confidence=float(acuity_conf[i]),
+                service_level_confidence=float(level_conf[i]),
+                evisit_confidence=float(evisit_p[i] if evisit else 1.0 - evisit_p[i]),
+                needs_review=bool(unsure[i] or acuity_unsure[i]),
             )
-            for i in range(len(items))
-        ]
+        )
+    return predictions

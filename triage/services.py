@@ -153,6 +153,11 @@ def classify(*, message_id: int) -> Classification | None:
                 service_level_confidence=prediction.service_level_confidence,
                 evisit_confidence=prediction.evisit_confidence,
                 model_version=result.model_version,
+                red_flags=[
+                    {"name": hit.name, "acuity": hit.acuity, "evidence": hit.evidence}
+                    for hit in result.red_flags
+                ],
+                needs_review=prediction.needs_review,
             )
         message.status = Message.Status.CLASSIFIED
         message.status_changed_at = timezone.now()

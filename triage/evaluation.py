@@ -1,0 +1,295 @@
+"""Honest evaluation of the triage classifier. Pure: no ORM.
+
+- a stratified, deterministic held-out split (by a hash of each id), never used for
+  fitting or for choosing thresholds;
+- recall-first acuity thresholds chosen on out-of-fold predictions of the training part;
+- 5-fold cross-validation with thresholds chosen inside each fold;
+- baselines: red flags alone, and the patient-chosen category.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from triage.classification import classify_items
+from triage.classifier import (
+    ACUITY_CLASSES,
+    SERVICE_LEVEL_CLASSES,
+    DecisionThresholds,
+    TriageInput,
+    TriageModel,
+    decide,
+)
+from triage.corpus import LabeledMessage
+from triage.redflags import apply_red_flags, find_red_flags
+
+EMERGENT_RECALL_TARGET = 0.99  # chosen on training folds, above the 0.98 acceptance
+URGENT_OR_ABOVE_RECALL_TARGET = 0.98
+
+
+def _stable_key(salt: str, row_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{row_id}".encode()).hexdigest()
+
+
+def _stratum(row: LabeledMessage) -> tuple[str, str]:
+    return (row.acuity, row.service_level)
+
+
+def holdout_split(
+    rows: Sequence[LabeledMessage], fraction: float = 0.2, salt: str = "holdout-v1"
+) -> tuple[list[LabeledMessage], list[LabeledMessage]]:
+    """Stratified by acuity x service level; the same corpus always gives the same split."""
+    strata = defaultdict(list)
+    for row in rows:
+        strata[_stratum(row)].append(row)
+    train, test = [], []
+    for members in strata.values():
+        members = sorted(members, key=lambda r: _stable_key(salt, r.id))
+        cut = round(len(members) * fraction)
+        test.extend(members[:cut])
+        train.extend(members[cut:])
+    return train, test
+
+
+def stratified_folds(
+    rows: Sequence[LabeledMessage], k: int, salt: str = "folds-v1"
+) -> list[list[int]]:
+    strata = defaultdict(list)
+    for index, row in enumerate(rows):
+        strata[_stratum(row)].append(index)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for key in sorted(strata):
+        for index in sorted(strata[key], key=lambda i: _stable_key(salt, rows[i].id)):
+            folds[position % k].append(index)
+            position += 1
+    return folds
+
+
+def as_input(row: LabeledMessage) -> TriageInput:
+    return TriageInput(subject=row.subject, body=row.body, on_chemotherapy=row.on_chemotherapy)
+
+
+def _final_acuity(probabilities, rows, thresholds, hits) -> list[str]:
+    return [
+        apply_red_flags(p, h).acuity
+        for p, h in zip(decide(probabilities, thresholds), hits, strict=True)
+    ]
+
+
+def choose_thresholds(
+    probabilities: dict[str, np.ndarray],
+    rows: Sequence[LabeledMessage],
+    hits: Sequence[list],
+) -> DecisionThresholds:
+    """The highest thresholds (fewest over-triaged messages) that still reach the recall
+    targets on out-of-fold predictions, red flags included; then the e-visit threshold
+    with the best F1."""
+    gold = np.array([r.acuity for r in rows])
+    emergent = gold == "emergent"
+    urgent_or_above = gold != "routine"
+    grid = np.round(np.arange(0.95, 0.04, -0.025), 3)
+
+    best_e = grid[-1]
+    for t_e in grid:
+        predicted = np.array(
+            _final_acuity(
+                probabilities, rows, DecisionThresholds(emergent=t_e, urgent_or_above=1.1), hits
+            )
+        )
+        if (
+            not emergent.any()
+            or (predicted[emergent] == "emergent").mean() >= EMERGENT_RECALL_TARGET
+        ):
+            best_e = t_e
+            break
+    best_u = grid[-1]
+    for t_u in grid:
+        predicted = np.array(
+            _final_acuity(
+                probabilities, rows, DecisionThresholds(emergent=best_e, urgent_or_above=t_u), hits
+            )
+        )
+        if (predicted[urgent_or_above] != "routine").mean() >= URGENT_OR_ABOVE_RECALL_TARGET:
+            best_u = t_u
+            break
+
+    gold_evisit = np.array([r.evisit_candidate for r in rows])
+    best_v, best_f1 = 0.5, -1.0
+    for t_v in np.round(np.arange(0.2, 0.81, 0.05), 3):
+        f1 = f1_score(gold_evisit, probabilities["evisit_candidate"] >= t_v, zero_division=0)
+        if f1 > best_f1:
+            best_v, best_f1 = float(t_v), f1
+    return DecisionThresholds(emergent=float(best_e), urgent_or_above=float(best_u), evisit=best_v)
+
+
+def out_of_fold_probabilities(
+    rows: Sequence[LabeledMessage], variant: str, k: int
+) -> dict[str, np.ndarray]:
+    inputs = [as_input(r) for r in rows]
+    result = {
+        "acuity": np.zeros((len(rows), len(ACUITY_CLASSES))),
+        "service_level": np.zeros((len(rows), len(SERVICE_LEVEL_CLASSES))),
+        "evisit_candidate": np.zeros(len(rows)),
+    }
+    for fold in stratified_folds(rows, k, salt="inner-v1"):
+        held = set(fold)
+        model = TriageModel.train([r for i, r in enumerate(rows) if i not in held], variant=variant)
+        probabilities = model.probabilities([inputs[i] for i in fold])
+        for name, values in probabilities.items():
+            result[name][fold] = values
+    return result
+
+
+def fit_model(rows: Sequence[LabeledMessage], variant: str, inner_folds: int = 3) -> TriageModel:
+    """Thresholds from out-of-fold predictions on `rows`, then a model fit on all of them."""
+    hits = [
+        find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
+        for r in rows
+    ]
+    thresholds = choose_thresholds(
+        out_of_fold_probabilities(rows, variant, inner_folds), rows, hits
+    )
+    return TriageModel.train(rows, variant=variant, thresholds=thresholds)
+
+
+@dataclass(frozen=True)
+class LabelReport:
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion: list[list[int]]
+    classes: list[str]
+
+    def as_dict(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "per_class": self.per_class,
+            "classes": self.classes,
+            "confusion": self.confusion,
+        }
+
+
+def label_report(gold: Sequence, predicted: Sequence, classes: list) -> LabelReport:
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=classes, zero_division=0
+    )
+    return LabelReport(
+        accuracy=float(np.mean(np.array(gold) == np.array(predicted))),
+        macro_f1=float(np.mean(f1)),
+        per_class={
+            str(c): {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        confusion=confusion_matrix(gold, predicted, labels=classes).tolist(),
+        classes=[str(c) for c in classes],
+    )
+
+
+def score(rows: Sequence[LabeledMessage], acuity, service_level, evisit) -> dict:
+    gold_acuity = [r.acuity for r in rows]
+    emergent = [p for g, p in zip(gold_acuity, acuity, strict=True) if g == "emergent"]
+    urgent_or_above = [p for g, p in zip(gold_acuity, acuity, strict=True) if g != "routine"]
+    report = {
+        "rows": len(rows),
+        "acuity": label_report(gold_acuity, acuity, ACUITY_CLASSES).as_dict(),
+        "emergent_recall": float(np.mean([p == "emergent" for p in emergent]))
+        if emergent
+        else None,
+        "urgent_or_above_recall": (
+            float(np.mean([p != "routine" for p in urgent_or_above])) if urgent_or_above else None
+        ),
+        "emergent_predicted_routine": sum(p == "routine" for p in emergent),
+    }
+    if service_level is not None:
+        report["service_level"] = label_report(
+            [r.service_level for r in rows], service_level, SERVICE_LEVEL_CLASSES
+        ).as_dict()
+    if evisit is not None:
+        gold = [r.evisit_candidate for r in rows]
+        report["evisit_candidate"] = label_report(gold, evisit, [True, False]).as_dict()
+        report["evisit_f1"] = float(f1_score(gold, evisit, zero_division=0))
+    return report
+
+
+def evaluate_model(model: TriageModel, rows: Sequence[LabeledMessage]) -> dict:
+    results = classify_items(model, [as_input(r) for r in rows])
+    predictions = [p for p, _ in results]
+    report = score(
+        rows,
+        [p.acuity for p in predictions],
+        [p.service_level for p in predictions],
+        [p.evisit_candidate for p in predictions],
+    )
+    report["needs_review_share"] = float(np.mean([p.needs_review for p in predictions]))
+    report["errors"] = [
+        {
+            "id": r.id,
+            "gold": [r.acuity, r.service_level, r.evisit_candidate],
+            "predicted": [p.acuity, p.service_level, p.evisit_candidate],
+        }
+        for r, p in zip(rows, predictions, strict=True)
+        if (r.acuity, r.service_level, r.evisit_candidate)
+        != (p.acuity, p.service_level, p.evisit_candidate)
+    ]
+    return report
+
+
+def cross_validate(rows: Sequence[LabeledMessage], variant: str, k: int = 5) -> dict:
+    """k-fold CV with thresholds chosen inside each fold's training part; pooled scores."""
+    acuity: list[str] = [""] * len(rows)
+    level: list[str] = [""] * len(rows)
+    evisit: list[bool] = [False] * len(rows)
+    for fold in stratified_folds(rows, k):
+        held = set(fold)
+        model = fit_model([r for i, r in enumerate(rows) if i not in held], variant)
+        test_rows = [rows[i] for i in fold]
+        for i, (prediction, _) in zip(
+            fold, classify_items(model, [as_input(r) for r in test_rows]), strict=True
+        ):
+            acuity[i], level[i], evisit[i] = (
+                prediction.acuity,
+                prediction.service_level,
+                prediction.evisit_candidate,
+            )
+    return score(rows, acuity, level, evisit)
+
+
+def red_flags_alone(rows: Sequence[LabeledMessage]) -> dict:
+    acuity = []
+    for r in rows:
+        hits = find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
+        ranks = {"emergent": 0, "urgent": 1}
+        acuity.append(min((h.acuity for h in hits), key=ranks.get) if hits else "routine")
+    return score(rows, acuity, None, None)
+
+
+# What a clinic inbox does with the category the patient picked (the legacy routing).
+CATEGORY_ROUTING = {
+    "urgent": ("urgent", "nurse"),
+    "medical question": ("routine", "nurse"),
+    "test results": ("routine", "nurse"),
+    "medication refill": ("routine", "ma"),
+    "forms": ("routine", "ma"),
+    "appointment": ("routine", "clerical"),
+    "billing": ("routine", "clerical"),
+    "other": ("routine", "clerical"),
+}
+
+
+def patient_category_baseline(rows: Sequence[LabeledMessage]) -> dict | None:
+    with_category = [r for r in rows if r.category in CATEGORY_ROUTING]
+    if not with_category:
+        return None
+    routed = [CATEGORY_ROUTING[r.category] for r in with_category]
+    return score(with_category, [a for a, _ in routed], [s for _, s in routed], None)

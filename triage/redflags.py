@@ -1,0 +1,133 @@
+"""The deterministic red-flag layer: present, current danger signs in the message text.
+
+Pure: no ORM. The phrases, negation and history cues live in redflags.toml (data, not
+code branches). A red flag can only raise acuity; it never lowers anything.
+"""
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+
+from triage.classifier import TriagePrediction
+from triage.labels import ACUITY_RANK, Acuity, ServiceLevel
+
+PHRASES_FILE = Path(__file__).with_name("redflags.toml")
+NEGATION_WINDOW_WORDS = 5
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|;")
+_CLAUSE_SPLIT = re.compile(r"\b(?:but|however|although|though|except|pero|aunque|sino)\b")
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    name: str
+    acuity: str
+    groups: tuple[re.Pattern, ...]
+    context: str | None
+
+
+@dataclass(frozen=True)
+class RedFlagHit:
+    name: str
+    acuity: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class RedFlagRules:
+    flags: tuple[RedFlag, ...]
+    any_phrase: re.Pattern
+    negation: re.Pattern
+    history: re.Pattern
+    on_chemotherapy: re.Pattern
+
+
+def _alternation(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+@cache
+def load_rules(path: Path = PHRASES_FILE) -> RedFlagRules:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    flags = tuple(
+        RedFlag(
+            name=entry["name"],
+            acuity=Acuity(entry["acuity"]).value,
+            groups=tuple(_alternation(group) for group in entry["all_of"]),
+            context=entry.get("context"),
+        )
+        for entry in data["flag"]
+    )
+    every_phrase = [p for entry in data["flag"] for group in entry["all_of"] for p in group]
+    cues = data["cues"]
+    return RedFlagRules(
+        flags=flags,
+        any_phrase=_alternation(every_phrase),
+        negation=_alternation(cues["negation"]),
+        history=_alternation(cues["history"]),
+        on_chemotherapy=_alternation(cues["on_chemotherapy"]),
+    )
+
+
+def normalize(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _current_matches(pattern: re.Pattern, sentences: list[str], rules: RedFlagRules) -> list[str]:
+    """Matches that are neither negated nor past history."""
+    found = []
+    for sentence in sentences:
+        if rules.history.search(sentence):
+            continue
+        for clause in _CLAUSE_SPLIT.split(sentence):
+            for match in pattern.finditer(clause):
+                before = clause[: match.start()].split()[-NEGATION_WINDOW_WORDS:]
+                if rules.negation.search(" ".join(before)):
+                    continue
+                found.append(match.group(0))
+    return found
+
+
+def find_red_flags(
+    *, subject: str, body: str, on_chemotherapy: bool = False, rules: RedFlagRules | None = None
+) -> list[RedFlagHit]:
+    rules = rules or load_rules()
+    text = normalize(f"{subject}\n{body}" if subject else body)
+    if not rules.any_phrase.search(text):
+        return []  # the common case: one scan and out
+    sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+    hits = []
+    for flag in rules.flags:
+        if flag.context == "on_chemotherapy" and not (
+            on_chemotherapy or _current_matches(rules.on_chemotherapy, sentences, rules)
+        ):
+            continue
+        evidence = []
+        for group in flag.groups:
+            matches = _current_matches(group, sentences, rules)
+            if not matches:
+                break
+            evidence.append(matches[0])
+        else:
+            hits.append(RedFlagHit(flag.name, flag.acuity, " / ".join(evidence)))
+    return hits
+
+
+def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> TriagePrediction:
+    """Raise acuity to the most acute red flag found; never lower it."""
+    if not hits:
+        return prediction
+    acuity = min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)])
+    if ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:
+        return prediction
+    raised = replace(prediction, acuity=acuity, acuity_confidence=1.0)
+    if acuity == Acuity.EMERGENT:
+        # labels.md: every emergent message goes to a triage nurse who calls the patient,
+        # and it is not an e-visit (the patient is sent to emergency care).
+        raised = replace(raised, service_level=ServiceLevel.NURSE, evisit_candidate=False)
+    return raised
