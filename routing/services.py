@@ -53,8 +53,11 @@ def route(*, message_id: int) -> WorkItem | None:
         Conversation.objects.select_for_update().get(pk=message.conversation_id)
         classification = Classification.objects.get(message=message)
         clinic = Clinic.objects.get(pk=message.clinic_id)
-        queue = default_queue(clinic=clinic, role=classification.service_level)
-        reason = f"default queue for predicted role {classification.service_level}"
+        role = classification.routing_service_level or classification.service_level
+        queue = default_queue(clinic=clinic, role=role)
+        reason = f"default queue for predicted role {role}"
+        if role != classification.service_level:
+            reason = f"model unsure between {classification.service_level} and {role}: {role} queue"
         if classification.unclassified:
             reason = "classifier failed: nurse triage as urgent"
         due_at = sla.due_at(acuity=classification.acuity, received_at=message.created_at)
@@ -73,7 +76,7 @@ def route(*, message_id: int) -> WorkItem | None:
                 queue=queue,
                 acuity=classification.acuity,
                 acuity_rank=ACUITY_RANK[Acuity(classification.acuity)],
-                service_level=classification.service_level,
+                service_level=role,
                 due_at=due_at,
                 routing_reason=reason,
             )
@@ -103,16 +106,17 @@ def _add_message_to_open_item(
         reason += f"; acuity raised to {classification.acuity}"
     item.due_at = min(item.due_at, due_at)
     from_queue = item.queue
+    role = classification.routing_service_level or classification.service_level
     needs_higher_role = (
-        SERVICE_LEVEL_RANK[ServiceLevel(classification.service_level)]
+        SERVICE_LEVEL_RANK[ServiceLevel(role)]
         > SERVICE_LEVEL_RANK[ServiceLevel(item.service_level)]
     )
     if needs_higher_role:
-        item.service_level = classification.service_level
-        item.queue = default_queue(clinic=item.clinic, role=classification.service_level)
+        item.service_level = role
+        item.queue = default_queue(clinic=item.clinic, role=role)
         item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
         item.routing_reason = f"moved up: {reason}"
-        reason += f"; needs {classification.service_level}"
+        reason += f"; needs {role}"
     item.save()
     WorkEvent.objects.create(
         work_item=item,

@@ -3,9 +3,10 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from triage.classifier import TriageModel
+from triage.classifier import DEFAULT_VARIANT
 from triage.corpus import corpus_hash, load_corpus
 from triage.model_registry import register_model_version, serialize_model
+from triage.training import fit_model
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +23,7 @@ def _celery_in_process_unless_integration(request):
 def trained_triage_model():
     """Trained once per test session from the repository corpus (pure, no database)."""
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
-    model = TriageModel.train(rows)
+    model = fit_model(rows, DEFAULT_VARIANT)
     return model, serialize_model(model), corpus_hash(rows)
 
 

@@ -38,6 +38,9 @@ class TriagePrediction:
     service_level_confidence: float
     evisit_confidence: float
     needs_review: bool = False
+    # The role whose queue receives the message: the predicted one, or, when the model is
+    # unsure, the more trained of its two likeliest roles. Unsure never routes down.
+    routing_service_level: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class DecisionThresholds:
     emergent: float = 0.5  # P(emergent) at or above: emergent
     urgent_or_above: float = 0.5  # P(emergent) + P(urgent) at or above: at least urgent
     evisit: float = 0.5
-    # Below this, the classification is marked "needs review" and the service level is
-    # the more trained of the two likeliest roles: unsure never routes down.
-    review: float = 0.45
+    # Below this confidence the classification is marked "needs review", and it is routed
+    # to the more trained of the two likeliest roles: unsure never routes down.
+    review: float = 0.5
 
 
 def message_text(subject: str, body: str) -> str:
@@ -178,7 +181,8 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
     top_p = level_p[np.arange(n), top]
     unsure = top_p < t.review
     more_trained = np.where(LEVEL_RANKS[second] > LEVEL_RANKS[top], second, top)
-    level_index = np.where(unsure, more_trained, top)
+    routing_index = np.where(unsure, more_trained, top)
+    level_index = top
     level_conf = level_p[np.arange(n), level_index]
     acuity_unsure = acuity_conf < t.review
 
@@ -186,10 +190,11 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
     for i in range(n):
         acuity = ACUITY_CLASSES[acuity_index[i]]
         level = SERVICE_LEVEL_CLASSES[level_index[i]]
+        routing_level = SERVICE_LEVEL_CLASSES[routing_index[i]]
         evisit = bool(evisit_p[i] >= t.evisit)
         if acuity == Acuity.EMERGENT:
             # labels.md: emergent goes to a triage nurse and is never an e-visit.
-            level, evisit = ServiceLevel.NURSE.value, False
+            level, routing_level, evisit = ServiceLevel.NURSE.value, ServiceLevel.NURSE.value, False
         elif level in (ServiceLevel.CLERICAL, ServiceLevel.MA):
             evisit = False
         predictions.append(
@@ -201,6 +206,7 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
                 service_level_confidence=float(level_conf[i]),
                 evisit_confidence=float(evisit_p[i] if evisit else 1.0 - evisit_p[i]),
                 needs_review=bool(unsure[i] or acuity_unsure[i]),
+                routing_service_level=routing_level,
             )
         )
     return predictions

@@ -11,9 +11,10 @@ import joblib
 from django.conf import settings
 from django.db import transaction
 
-from triage.classifier import TriageModel
+from triage.classifier import DEFAULT_VARIANT, TriageModel
 from triage.corpus import corpus_hash, load_corpus
 from triage.models import ModelVersion
+from triage.training import fit_model
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +66,16 @@ def register_model_version(
 def train_default_model_version() -> ModelVersion:
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
     data_hash = corpus_hash(rows)
-    model = TriageModel.train(rows)
+    model = fit_model(rows, DEFAULT_VARIANT)
     return register_model_version(
         model=model,
-        name=f"triage-default-{data_hash[:10]}",
+        name=f"triage-{DEFAULT_VARIANT}-{data_hash[:10]}",
         training_data_hash=data_hash,
-        metrics={"training_rows": len(rows)},
+        metrics={
+            "variant": DEFAULT_VARIANT,
+            "training_rows": len(rows),
+            "thresholds": model.thresholds.__dict__,
+        },
     )
 
 

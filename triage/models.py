@@ -106,6 +106,9 @@ class Classification(models.Model):
     message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="classification")
     acuity = models.CharField(max_length=16, choices=Acuity)
     service_level = models.CharField(max_length=16, choices=ServiceLevel)
+    # The role queue it is routed to: service_level, or a more trained role when the
+    # model was unsure (never a less trained one).
+    routing_service_level = models.CharField(max_length=16, choices=ServiceLevel)
     evisit_candidate = models.BooleanField()
     acuity_confidence = models.FloatField()
     service_level_confidence = models.FloatField()

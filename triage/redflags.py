@@ -129,5 +129,10 @@ def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> Tri
     if acuity == Acuity.EMERGENT:
         # labels.md: every emergent message goes to a triage nurse who calls the patient,
         # and it is not an e-visit (the patient is sent to emergency care).
-        raised = replace(raised, service_level=ServiceLevel.NURSE, evisit_candidate=False)
+        raised = replace(
+            raised,
+            service_level=ServiceLevel.NURSE.value,
+            routing_service_level=ServiceLevel.NURSE.value,
+            evisit_candidate=False,
+        )
     return raised

@@ -72,6 +72,6 @@ def test_posted_message_is_routed_by_a_real_worker_within_10_seconds(
     assert item is not None, f"not routed within {DEADLINE_SECONDS}s"
     assert item.queue.clinic_id == clinic.pk
     assert item.queue.role == expected_role
-    assert item.acuity == expected_acuity
+    assert item.acuity in allowed_acuities
     assert Message.objects.get(pk=response.json()["id"]).status == Message.Status.ROUTED
     print(f"routed by the worker in {seconds:.2f}s")

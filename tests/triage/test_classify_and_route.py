@@ -50,7 +50,13 @@ def test_a_second_message_in_an_open_thread_joins_its_item_and_raises_acuity(mon
 
     def scripted_model(items):
         acuity, level = next(answers)
-        return [TriageResult(TriagePrediction(acuity, level, False, 0.9, 0.9, 0.9), [], None)]
+        return [
+            TriageResult(
+                TriagePrediction(acuity, level, False, 0.9, 0.9, 0.9, routing_service_level=level),
+                [],
+                None,
+            )
+        ]
 
     monkeypatch.setattr(triage_services, "predict_triage", scripted_model)
     for message in (first, second):

@@ -55,7 +55,7 @@ def test_new_message_is_stored_classified_and_routed_to_a_queue(
     assert message.conversation.patient.preferred_language == "es"
     item = WorkItem.objects.get(conversation=message.conversation)
     assert item.queue.clinic == clinic
-    assert item.queue.role == message.classification.service_level
+    assert item.queue.role == message.classification.routing_service_level
 
 
 def test_same_external_id_twice_gives_one_message_and_200_with_it(
