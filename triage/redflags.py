@@ -38,7 +38,6 @@ class RedFlagHit:
 @dataclass(frozen=True)
 class RedFlagRules:
     flags: tuple[RedFlag, ...]
-    any_phrase: re.Pattern
     negation: re.Pattern
     history: re.Pattern
     on_chemotherapy: re.Pattern
@@ -61,11 +60,9 @@ def load_rules(path: Path = PHRASES_FILE) -> RedFlagRules:
         )
         for entry in data["flag"]
     )
-    every_phrase = [p for entry in data["flag"] for group in entry["all_of"] for p in group]
     cues = data["cues"]
     return RedFlagRules(
         flags=flags,
-        any_phrase=_alternation(every_phrase),
         negation=_alternation(cues["negation"]),
         history=_alternation(cues["history"]),
         on_chemotherapy=_alternation(cues["on_chemotherapy"]),
@@ -98,11 +95,14 @@ def find_red_flags(
 ) -> list[RedFlagHit]:
     rules = rules or load_rules()
     text = normalize(f"{subject}\n{body}" if subject else body)
-    if not rules.any_phrase.search(text):
-        return []  # the common case: one scan and out
+    # Cheap necessary condition first: every group must match somewhere in the text.
+    # Most messages match no flag and leave here after one scan per flag.
+    candidates = [f for f in rules.flags if all(g.search(text) for g in f.groups)]
+    if not candidates:
+        return []
     sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
     hits = []
-    for flag in rules.flags:
+    for flag in candidates:
         if flag.context == "on_chemotherapy" and not (
             on_chemotherapy or _current_matches(rules.on_chemotherapy, sentences, rules)
         ):

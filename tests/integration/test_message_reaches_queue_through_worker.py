@@ -24,20 +24,21 @@ def wait_for_work_item(message_id: int) -> tuple[WorkItem | None, float]:
 
 
 @pytest.mark.parametrize(
-    ("subject", "body", "expected_role", "expected_acuity"),
+    ("subject", "body", "expected_role", "allowed_acuities"),
     [
         (
             "Appointment",
             "Hi, can I reschedule my appointment next Tuesday to Thursday afternoon? Thank you.",
             Role.CLERICAL,
-            "routine",
+            # Recall-first thresholds may raise a plain request to urgent, never to emergent.
+            {"routine", "urgent"},
         ),
         (
             "Question",
             "I started having crushing chest pain and my left arm is numb, "
             "it started 20 minutes ago.",
             Role.NURSE,
-            "emergent",
+            {"emergent"},
         ),
     ],
 )
@@ -48,7 +49,7 @@ def test_posted_message_is_routed_by_a_real_worker_within_10_seconds(
     subject,
     body,
     expected_role,
-    expected_acuity,
+    allowed_acuities,
 ):
     assert connection.vendor == "postgresql"
     clinic = ClinicFactory(slug="primary-care")

@@ -1,0 +1,31 @@
+from triage.corpus import LabeledMessage
+from triage.evaluation import holdout_split, score
+
+
+def _row(i: int, acuity: str, level: str) -> LabeledMessage:
+    return LabeledMessage(
+        id=f"r{i}",
+        subject="",
+        body=f"message {i}",
+        acuity=acuity,
+        service_level=level,
+        evisit_candidate=False,
+    )
+
+
+def test_holdout_split_is_stratified_disjoint_and_stable():
+    rows = [_row(i, ["emergent", "urgent", "routine"][i % 3], "nurse") for i in range(300)]
+    train, test = holdout_split(rows)
+    _, again_test = holdout_split(list(reversed(rows)))
+
+    assert {r.id for r in test} == {r.id for r in again_test}
+    assert not {r.id for r in train} & {r.id for r in test}
+    assert len(test) == 60
+    assert sum(r.acuity == "emergent" for r in test) == 20
+
+
+def test_score_counts_emergent_predicted_routine():
+    rows = [_row(1, "emergent", "nurse"), _row(2, "emergent", "nurse"), _row(3, "routine", "ma")]
+    report = score(rows, ["routine", "emergent", "routine"], None, None)
+    assert report["emergent_predicted_routine"] == 1
+    assert report["emergent_recall"] == 0.5
