@@ -128,7 +128,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Triage --------------------------------------------------------------------------
-TRIAGE_CORPUS_DIR = BASE_DIR / "triage" / "corpus"
+TRIAGE_CORPUS_DIR = Path(env.str("TRIAGE_CORPUS_DIR", default=str(BASE_DIR / "triage" / "corpus")))
 MESSAGE_BODY_MAX_CHARS = 20_000
 
 LOGGING = {

@@ -20,11 +20,29 @@ def read_second_pass(directory: Path) -> dict[str, dict]:
     return labels
 
 
-def agreement(rows: list[LabeledMessage], second: dict[str, dict]) -> dict:
-    paired = [(r, second[r.id]) for r in rows if r.id in second]
+def read_first_pass_overrides(directory: Path) -> dict[str, dict]:
+    """The first annotator's labels of rows later changed by adjudication, so agreement
+    is measured between the two independent passes, not against the adjudicated result."""
+    path = directory / "first_pass_before_adjudication.jsonl"
+    if not path.exists():
+        return {}
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return {row["id"]: row for row in rows}
+
+
+def agreement(
+    rows: list[LabeledMessage], second: dict[str, dict], first_overrides: dict[str, dict]
+) -> dict:
+    first_pass = {
+        r.id: {
+            label: first_overrides.get(r.id, {}).get(label, getattr(r, label)) for label in LABELS
+        }
+        for r in rows
+    }
+    paired = [(first_pass[r.id] | {"id": r.id}, second[r.id]) for r in rows if r.id in second]
     report = {"rows": len(paired)}
     for label in LABELS:
-        first = [str(getattr(r, label)) for r, _ in paired]
+        first = [str(f[label]) for f, _ in paired]
         other = [str(s[label]) for _, s in paired]
         report[label] = {
             "kappa": float(cohen_kappa_score(first, other)) if paired else None,
@@ -36,12 +54,11 @@ def agreement(rows: list[LabeledMessage], second: dict[str, dict]) -> dict:
         }
     report["disagreements"] = [
         {
-            "id": r.id,
-            "first": [r.acuity, r.service_level, r.evisit_candidate],
-            "second": [s["acuity"], s["service_level"], s["evisit_candidate"]],
+            "id": f["id"],
+            "first": [f[label] for label in LABELS],
+            "second": [s[label] for label in LABELS],
         }
-        for r, s in paired
-        if (r.acuity, r.service_level, r.evisit_candidate)
-        != (s["acuity"], s["service_level"], s["evisit_candidate"])
+        for f, s in paired
+        if any(f[label] != s[label] for label in LABELS)
     ]
     return report

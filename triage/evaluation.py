@@ -18,7 +18,7 @@ from triage.classification import classify_items
 from triage.classifier import ACUITY_CLASSES, SERVICE_LEVEL_CLASSES, TriageModel
 from triage.corpus import LabeledMessage
 from triage.redflags import find_red_flags
-from triage.training import _stable_key, _stratum, as_input, fit_model, stratified_folds
+from triage.training import as_input, fit_model, stable_key, stratified_folds, stratum
 
 
 def holdout_split(
@@ -27,10 +27,10 @@ def holdout_split(
     """Stratified by acuity x service level; the same corpus always gives the same split."""
     strata = defaultdict(list)
     for row in rows:
-        strata[_stratum(row)].append(row)
+        strata[stratum(row)].append(row)
     train, test = [], []
     for members in strata.values():
-        members = sorted(members, key=lambda r: _stable_key(salt, r.id))
+        members = sorted(members, key=lambda r: stable_key(salt, r.id))
         cut = round(len(members) * fraction)
         test.extend(members[:cut])
         train.extend(members[cut:])

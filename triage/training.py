@@ -17,25 +17,20 @@ from triage.classifier import (
     DecisionThresholds,
     TriageInput,
     TriageModel,
-    decide,
 )
 from triage.corpus import LabeledMessage
-from triage.redflags import apply_red_flags, find_red_flags
+from triage.redflags import find_red_flags
 
 # The acceptance targets, reached on out-of-fold predictions of the training rows.
 EMERGENT_RECALL_TARGET = 0.98
 URGENT_OR_ABOVE_RECALL_TARGET = 0.97
 
 
-def _stable_key(salt: str, row_id: str) -> str:
+def stable_key(salt: str, row_id: str) -> str:
     return hashlib.sha256(f"{salt}:{row_id}".encode()).hexdigest()
 
 
-def _stratum(row: LabeledMessage) -> tuple[str, str]:
-    return (row.acuity, row.service_level)
-
-
-def _stratum(row: LabeledMessage) -> tuple[str, str]:
+def stratum(row: LabeledMessage) -> tuple[str, str]:
     return (row.acuity, row.service_level)
 
 
@@ -44,11 +39,11 @@ def stratified_folds(
 ) -> list[list[int]]:
     strata = defaultdict(list)
     for index, row in enumerate(rows):
-        strata[_stratum(row)].append(index)
+        strata[stratum(row)].append(index)
     folds: list[list[int]] = [[] for _ in range(k)]
     position = 0
     for key in sorted(strata):
-        for index in sorted(strata[key], key=lambda i: _stable_key(salt, rows[i].id)):
+        for index in sorted(strata[key], key=lambda i: stable_key(salt, rows[i].id)):
             folds[position % k].append(index)
             position += 1
     return folds
@@ -58,11 +53,10 @@ def as_input(row: LabeledMessage) -> TriageInput:
     return TriageInput(subject=row.subject, body=row.body, on_chemotherapy=row.on_chemotherapy)
 
 
-def _final_acuity(probabilities, rows, thresholds, hits) -> list[str]:
-    return [
-        apply_red_flags(p, h).acuity
-        for p, h in zip(decide(probabilities, thresholds), hits, strict=True)
-    ]
+def _red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
+    """Per row, the acuity rank the red flags demand (0 emergent, 1 urgent, 2 none)."""
+    ranks = {"emergent": 0, "urgent": 1}
+    return np.array([min((ranks[h.acuity] for h in row_hits), default=2) for row_hits in hits])
 
 
 def choose_thresholds(
@@ -70,37 +64,33 @@ def choose_thresholds(
     rows: Sequence[LabeledMessage],
     hits: Sequence[list],
 ) -> DecisionThresholds:
-    """The highest thresholds (fewest over-triaged messages) that still reach the recall
-    targets on out-of-fold predictions, red flags included; then the e-visit threshold
-    with the best F1."""
-    gold = np.array([r.acuity for r in rows])
-    emergent = gold == "emergent"
-    urgent_or_above = gold != "routine"
-    grid = np.round(np.arange(0.95, 0.04, -0.025), 3)
+    """Among the threshold pairs that reach both recall targets on out-of-fold
+    predictions (red flags included, as in production), the one with the best acuity
+    accuracy; then the e-visit threshold with the best F1."""
+    gold_rank = np.array([ACUITY_CLASSES.index(r.acuity) for r in rows])
+    emergent, urgent_or_above = gold_rank == 0, gold_rank <= 1
+    flag_rank = _red_flag_ranks(hits)
+    p_emergent = probabilities["acuity"][:, 0]
+    p_urgent_or_above = p_emergent + probabilities["acuity"][:, 1]
+    grid = np.round(np.arange(0.95, 0.0, -0.01), 3)
 
-    best_e = grid[-1]
+    best = (-1.0, grid[-1], grid[-1])  # (accuracy, t_emergent, t_urgent_or_above)
     for t_e in grid:
-        predicted = np.array(
-            _final_acuity(
-                probabilities, rows, DecisionThresholds(emergent=t_e, urgent_or_above=1.1), hits
-            )
-        )
-        if (
-            not emergent.any()
-            or (predicted[emergent] == "emergent").mean() >= EMERGENT_RECALL_TARGET
-        ):
-            best_e = t_e
-            break
-    best_u = grid[-1]
-    for t_u in grid:
-        predicted = np.array(
-            _final_acuity(
-                probabilities, rows, DecisionThresholds(emergent=best_e, urgent_or_above=t_u), hits
-            )
-        )
-        if (predicted[urgent_or_above] != "routine").mean() >= URGENT_OR_ABOVE_RECALL_TARGET:
-            best_u = t_u
-            break
+        is_emergent = (p_emergent >= t_e) | (flag_rank == 0)
+        if emergent.any() and is_emergent[emergent].mean() < EMERGENT_RECALL_TARGET:
+            continue
+        for t_u in grid:
+            rank = np.where(p_emergent >= t_e, 0, np.where(p_urgent_or_above >= t_u, 1, 2))
+            rank = np.minimum(rank, flag_rank)
+            if (
+                urgent_or_above.any()
+                and (rank[urgent_or_above] <= 1).mean() < URGENT_OR_ABOVE_RECALL_TARGET
+            ):
+                continue
+            accuracy = float((rank == gold_rank).mean())
+            if accuracy > best[0]:
+                best = (accuracy, t_e, t_u)
+    _, best_e, best_u = best
 
     gold_evisit = np.array([r.evisit_candidate for r in rows])
     best_v, best_f1 = 0.5, -1.0

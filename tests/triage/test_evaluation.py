@@ -29,3 +29,21 @@ def test_score_counts_emergent_predicted_routine():
     report = score(rows, ["routine", "emergent", "routine"], None, None)
     assert report["emergent_predicted_routine"] == 1
     assert report["emergent_recall"] == 0.5
+
+
+def test_agreement_uses_first_pass_labels_from_before_adjudication():
+    from triage.agreement import agreement
+
+    rows = [_row(1, "urgent", "nurse"), _row(2, "routine", "ma")]
+    second = {
+        "r1": {"acuity": "urgent", "service_level": "nurse", "evisit_candidate": False},
+        "r2": {"acuity": "routine", "service_level": "ma", "evisit_candidate": False},
+    }
+    # r2 was "clerical" before adjudication changed the corpus to agree with the second pass.
+    overrides = {"r2": {"id": "r2", "service_level": "clerical"}}
+
+    report = agreement(rows, second, overrides)
+
+    assert report["rows"] == 2
+    assert report["service_level"]["raw_agreement"] == 0.5
+    assert [d["id"] for d in report["disagreements"]] == ["r2"]

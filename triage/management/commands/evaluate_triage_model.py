@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from triage.agreement import agreement, read_second_pass
+from triage.agreement import agreement, read_first_pass_overrides, read_second_pass
 from triage.classifier import DEFAULT_VARIANT, VARIANTS
 from triage.corpus import CorpusError, load_corpus, read_labeled_file
 from triage.evaluation import (
@@ -118,15 +118,22 @@ class Command(BaseCommand):
             )
         second = read_second_pass(settings.TRIAGE_CORPUS_DIR / "agreement")
         if second:
-            result["agreement"] = agreement(rows, second)
-            a = result["agreement"]
-            self.stdout.write(
-                f"\nAgreement with the second labeling pass on {a['rows']} rows: "
-                + ", ".join(
-                    f"{k} kappa {a[k]['kappa']:.3f}"
-                    for k in ("acuity", "service_level", "evisit_candidate")
+            overrides = read_first_pass_overrides(settings.TRIAGE_CORPUS_DIR / "agreement")
+            result["agreement"] = agreement(rows, second, overrides)
+            real = [r for r in rows if r.source and "synthetic" not in r.source]
+            result["agreement_real_questions"] = agreement(real, second, overrides)
+            for title, key in (
+                ("all", "agreement"),
+                ("real questions", "agreement_real_questions"),
+            ):
+                a = result[key]
+                self.stdout.write(
+                    f"Agreement with the second labeling pass ({title}, {a['rows']} rows): "
+                    + ", ".join(
+                        f"{k} kappa {a[k]['kappa']:.3f}"
+                        for k in ("acuity", "service_level", "evisit_candidate")
+                    )
                 )
-            )
         return result
 
 
