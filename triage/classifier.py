@@ -15,6 +15,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
+from triage.features import CachedCharTfidf
 from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
 ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
@@ -66,15 +67,10 @@ def _word_tfidf() -> TfidfVectorizer:
     )
 
 
-def _char_tfidf(ngram_range: tuple[int, int] = (3, 5)) -> TfidfVectorizer:
-    return TfidfVectorizer(
-        analyzer="char_wb",
-        ngram_range=ngram_range,
-        min_df=2,
-        sublinear_tf=True,
-        max_features=150_000,
-        strip_accents="unicode",
-    )
+def _char_tfidf(ngram_range: tuple[int, int] = (3, 5)) -> CachedCharTfidf:
+    # Same features as TfidfVectorizer(analyzer="char_wb", strip_accents="unicode",
+    # sublinear_tf=True), computed per distinct word once (triage/features.py).
+    return CachedCharTfidf(ngram_range=ngram_range, min_df=2, max_features=150_000)
 
 
 def _logistic_regression():
