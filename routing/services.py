@@ -53,7 +53,7 @@ def route(*, message_id: int) -> WorkItem | None:
         Conversation.objects.select_for_update().get(pk=message.conversation_id)
         classification = Classification.objects.get(message=message)
         clinic = Clinic.objects.get(pk=message.clinic_id)
-        role = classification.routing_service_level or classification.service_level
+        role = classification.routing_service_level
         queue = default_queue(clinic=clinic, role=role)
         reason = f"default queue for predicted role {role}"
         if role != classification.service_level:
@@ -106,7 +106,7 @@ def _add_message_to_open_item(
         reason += f"; acuity raised to {classification.acuity}"
     item.due_at = min(item.due_at, due_at)
     from_queue = item.queue
-    role = classification.routing_service_level or classification.service_level
+    role = classification.routing_service_level
     needs_higher_role = (
         SERVICE_LEVEL_RANK[ServiceLevel(role)]
         > SERVICE_LEVEL_RANK[ServiceLevel(item.service_level)]

@@ -184,14 +184,13 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
     unsure = top_p < t.review
     more_trained = np.where(LEVEL_RANKS[second] > LEVEL_RANKS[top], second, top)
     routing_index = np.where(unsure, more_trained, top)
-    level_index = top
-    level_conf = level_p[np.arange(n), level_index]
+    level_conf = level_p[np.arange(n), top]
     acuity_unsure = acuity_conf < t.review
 
     predictions = []
     for i in range(n):
         acuity = ACUITY_CLASSES[acuity_index[i]]
-        level = SERVICE_LEVEL_CLASSES[level_index[i]]
+        level = SERVICE_LEVEL_CLASSES[top[i]]
         routing_level = SERVICE_LEVEL_CLASSES[routing_index[i]]
         evisit = bool(evisit_p[i] >= t.evisit)
         if acuity == Acuity.EMERGENT:

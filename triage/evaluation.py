@@ -17,7 +17,8 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 from triage.classification import classify_items
 from triage.classifier import ACUITY_CLASSES, SERVICE_LEVEL_CLASSES, TriageModel
 from triage.corpus import LabeledMessage
-from triage.redflags import find_red_flags
+from triage.labels import Acuity
+from triage.redflags import find_red_flags, red_flag_acuity
 from triage.training import as_input, fit_model, stable_key, stratified_folds, stratum
 
 
@@ -146,11 +147,13 @@ def cross_validate(rows: Sequence[LabeledMessage], variant: str, k: int = 5) -> 
 
 
 def red_flags_alone(rows: Sequence[LabeledMessage]) -> dict:
-    acuity = []
-    for r in rows:
-        hits = find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
-        ranks = {"emergent": 0, "urgent": 1}
-        acuity.append(min((h.acuity for h in hits), key=ranks.get) if hits else "routine")
+    acuity = [
+        red_flag_acuity(
+            find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
+        )
+        or Acuity.ROUTINE.value
+        for r in rows
+    ]
     return score(rows, acuity, None, None)
 
 

@@ -118,12 +118,15 @@ def find_red_flags(
     return hits
 
 
+def red_flag_acuity(hits: list[RedFlagHit]) -> str | None:
+    """The acuity the red flags demand: the most acute one found, or None."""
+    return min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)], default=None)
+
+
 def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> TriagePrediction:
     """Raise acuity to the most acute red flag found; never lower it."""
-    if not hits:
-        return prediction
-    acuity = min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)])
-    if ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:
+    acuity = red_flag_acuity(hits)
+    if acuity is None or ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:
         return prediction
     raised = replace(prediction, acuity=acuity, acuity_confidence=1.0)
     if acuity == Acuity.EMERGENT:

@@ -19,7 +19,8 @@ from triage.classifier import (
     TriageModel,
 )
 from triage.corpus import LabeledMessage
-from triage.redflags import find_red_flags
+from triage.labels import Acuity
+from triage.redflags import find_red_flags, red_flag_acuity
 
 # The acceptance targets, reached on out-of-fold predictions of the training rows.
 EMERGENT_RECALL_TARGET = 0.98
@@ -54,9 +55,10 @@ def as_input(row: LabeledMessage) -> TriageInput:
 
 
 def _red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
-    """Per row, the acuity rank the red flags demand (0 emergent, 1 urgent, 2 none)."""
-    ranks = {"emergent": 0, "urgent": 1}
-    return np.array([min((ranks[h.acuity] for h in row_hits), default=2) for row_hits in hits])
+    """Per row, the acuity rank the red flags demand (routine's rank when none)."""
+    return np.array(
+        [ACUITY_CLASSES.index(red_flag_acuity(row_hits) or Acuity.ROUTINE) for row_hits in hits]
+    )
 
 
 def choose_thresholds(

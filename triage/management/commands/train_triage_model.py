@@ -5,9 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from triage.classifier import DEFAULT_VARIANT, VARIANTS
 from triage.corpus import CorpusError, corpus_hash, load_corpus
-from triage.evaluation import evaluate_model, fit_model, holdout_split
+from triage.evaluation import evaluate_model, holdout_split
 from triage.model_registry import register_model_version
 from triage.reporting import summary_line
+from triage.training import fit_model
 
 
 class Command(BaseCommand):
