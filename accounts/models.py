@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import F, Q
 
 from config.models import TimeStampedModel
 
@@ -40,3 +42,37 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.clinic} · {self.role}"
+
+
+class Absence(TimeStampedModel):
+    """Out of office. Work held by the person goes to the covering person when one is
+    named, else back to the role pool; either way the reason is recorded."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="absences")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    covering_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="coverage"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="absence_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(covering_user=F("user")), name="absence_not_covering_oneself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"

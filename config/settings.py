@@ -121,15 +121,46 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
+# triage: classify and route (nothing slow ever waits in front of an emergent message);
+# default: notifications and sweeps; slow: replay, training, exports.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "triage.tasks.classify_and_route": {"queue": "triage"},
+    "routing.tasks.*": {"queue": "default"},
+}
+# Beat: the sweeps that make delivery safe. Each is idempotent; two beats are harmless.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-messages": {
+        "task": "routing.tasks.requeue_stuck_messages",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "sweep-sla": {"task": "routing.tasks.sweep_sla", "schedule": SWEEP_INTERVAL_SECONDS},
+    "apply-coverage": {"task": "routing.tasks.apply_coverage", "schedule": 60.0},
+    "retry-notifications": {
+        "task": "routing.tasks.retry_pending_notifications",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Triage --------------------------------------------------------------------------
 TRIAGE_CORPUS_DIR = Path(env.str("TRIAGE_CORPUS_DIR", default=str(BASE_DIR / "triage" / "corpus")))
 MESSAGE_BODY_MAX_CHARS = 20_000
+
+# --- Routing -------------------------------------------------------------------------
+# A message still received/classified after this long is enqueued again by the sweep.
+STUCK_MESSAGE_AFTER_SECONDS = env.int("STUCK_MESSAGE_AFTER_SECONDS", default=120)
+# A pending notification older than this is sent again by the sweep.
+NOTIFICATION_RETRY_AFTER_SECONDS = env.int("NOTIFICATION_RETRY_AFTER_SECONDS", default=30)
+# Emergent alerts repeat this often until someone claims the item.
+EMERGENT_ALERT_REPEAT_MINUTES = 15
+NOTIFICATION_CHANNELS = {
+    "email": "routing.notifications.EmailChannel",
+    "webhook": "routing.notifications.WebhookChannel",
+}
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="triage@localhost")
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import Role
 from config.models import TimeStampedModel
+from routing import rules as routing_rules
+from routing.sla import Clock
 from triage.labels import Acuity, ServiceLevel
 
 
@@ -55,7 +58,16 @@ class WorkItem(TimeStampedModel):
     claimed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # Why this item sits in this queue, shown to staff ("why is this here?").
-    routing_reason = models.CharField(max_length=300, blank=True)
+    routing_reason = models.CharField(max_length=500, blank=True)
+    matched_rule = models.ForeignKey(
+        "RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The whole decision as made (rule, reasons, SLA target), kept even if the rule
+    # is later edited or deleted.
+    routing_decision = models.JSONField(default=dict, blank=True)
+    # How many times the item was escalated (by staff or by the SLA sweep).
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    breached_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
@@ -81,6 +93,12 @@ class WorkItem(TimeStampedModel):
                 condition=Q(status="open"),
                 name="workitem_open_by_queue",
             ),
+            # The SLA sweep: items not yet answered, by due time.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=["open", "claimed"]),
+                name="workitem_unanswered_by_due",
+            ),
         ]
 
 
@@ -97,6 +115,10 @@ class WorkEvent(models.Model):
         RESPONDED = "responded", "Responded"
         CLOSED = "closed", "Closed"
         REOPENED = "reopened", "Reopened"
+        ASSIGNED = "assigned", "Assigned"
+        COVERED = "covered", "Covered (out of office)"
+        SLA_BREACHED = "sla_breached", "SLA breached"
+        ALERTED = "alerted", "Alert sent"
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)
@@ -109,6 +131,12 @@ class WorkEvent(models.Model):
     to_queue = models.ForeignKey(
         Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -117,3 +145,240 @@ class WorkEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on work item {self.work_item_id}"
+
+
+class RoutingRule(TimeStampedModel):
+    """One clinic routing rule (routing/rules.py describes conditions and actions)."""
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="rules")
+    name = models.CharField(max_length=200)
+    order = models.IntegerField(help_text="Lower runs first; the first matching rule wins.")
+    enabled = models.BooleanField(default=True)
+    conditions = models.JSONField(default=dict, blank=True)
+    action = models.JSONField(default=dict)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["clinic", "order", "id"]
+        indexes = [models.Index(fields=["clinic", "enabled", "order"])]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        try:
+            routing_rules.validate(self.conditions, self.action)
+        except routing_rules.InvalidRule as exc:
+            raise ValidationError({"conditions": str(exc)}) from exc
+
+    def as_rule(self) -> routing_rules.Rule:
+        return routing_rules.Rule(
+            id=self.pk,
+            name=self.name,
+            order=self.order,
+            enabled=self.enabled,
+            conditions=self.conditions,
+            action=self.action,
+        )
+
+
+class SlaPolicy(TimeStampedModel):
+    """A clinic's response target per acuity, optionally for one role only."""
+
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="sla_policies"
+    )
+    acuity = models.CharField(max_length=16, choices=Acuity)
+    role = models.CharField(max_length=16, choices=ServiceLevel, blank=True)
+    clock = models.CharField(max_length=20, choices=[(c.value, c.value) for c in Clock])
+    amount = models.PositiveIntegerField(help_text="Minutes, or days for business_days.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "acuity", "role"], name="slapolicy_one_per_clinic_acuity_role"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="slapolicy_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.acuity} {self.role or 'any role'} {self.amount} {self.clock}"
+
+
+class ClinicRouting(TimeStampedModel):
+    """Per-clinic routing settings: holidays, and where emergency alerts go."""
+
+    clinic = models.OneToOneField(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="routing_settings"
+    )
+    holiday_country = models.CharField(max_length=2, default="US", blank=True)
+    holiday_subdivision = models.CharField(max_length=8, blank=True)
+    # Who is alerted when no on-call shift covers the moment (never nobody).
+    on_call_fallback_email = models.EmailField(blank=True)
+    alert_webhook_url = models.URLField(blank=True)
+    alert_webhook_secret = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"Routing settings of {self.clinic}"
+
+
+class BusinessHours(models.Model):
+    """One open window of a weekday; several on one day make a split shift."""
+
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="business_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
+    )
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        ordering = ["clinic", "weekday", "opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="businesshours_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class ClinicClosure(models.Model):
+    """A day the clinic is closed beyond public holidays (training day, move, storm)."""
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "date"], name="closure_one_per_clinic_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}"
+
+
+class OnCallShift(models.Model):
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="on_call")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="oncall_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} on call {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class AutoReplyTemplate(TimeStampedModel):
+    """A clinic's own wording of an automatic reply, per language (defaults in code)."""
+
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="auto_replies"
+    )
+    name = models.CharField(max_length=64)
+    language = models.CharField(max_length=16, default="en")
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "name", "language"], name="autoreply_one_per_name_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+class Notification(models.Model):
+    """An alert or notice to staff, made once: the unique key (work item, kind, window,
+    recipient) lets concurrent sweepers and task re-runs insert it without checking."""
+
+    class Kind(models.TextChoices):
+        ON_CALL_ALERT = "on_call_alert", "On-call alert"
+        SLA_ESCALATION = "sla_escalation", "SLA escalation"
+        RULE_NOTICE = "rule_notice", "Rule notice"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind)
+    # Which repeat this is: emergent alerts repeat every 15 minutes until claimed.
+    window = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=16)  # email | webhook
+    recipient = models.CharField(max_length=300)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_item", "kind", "window", "channel", "recipient"],
+                name="notification_once_per_item_kind_window_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="notification_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.window} to {self.recipient} ({self.status})"
+
+
+class SlaBreach(models.Model):
+    """A due time passed with the work unanswered. Inserting this row is the gate that
+    makes the sweep's escalation happen once, however many sweepers run at once: the
+    key is the item, the due time it missed, and which repeat (emergent repeats)."""
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="breaches")
+    due_at = models.DateTimeField()
+    window = models.PositiveIntegerField(default=1)
+    acuity = models.CharField(max_length=16, choices=Acuity)
+    action = models.CharField(max_length=200, blank=True)
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_item", "due_at", "window"], name="slabreach_once_per_item_due_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"breach {self.window} of work item {self.work_item_id}"

@@ -1,13 +1,32 @@
+"""Writes of the routing app: route a classified message, and every work-item transition.
+
+Each function runs in one transaction, locks the rows it changes and re-checks their
+state under the lock, so a task delivered twice or two people clicking at once leave
+one consistent result. Every transition writes a WorkEvent.
+"""
+
+import datetime
 import logging
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Clinic
-from routing import sla
-from routing.models import Queue, WorkEvent, WorkItem
+from accounts.models import Clinic, User
+from accounts.selectors import clinics_for_user
+from routing import notifications, rules, selectors, sla
+from routing.exceptions import InvalidTarget, InvalidTransition
+from routing.models import Notification, Queue, WorkEvent, WorkItem
 from triage.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
-from triage.models import Classification, Conversation, Message
+from triage.models import (
+    Classification,
+    Conversation,
+    LabelCorrection,
+    Message,
+    OutgoingMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +36,16 @@ DEFAULT_QUEUE_NAMES = {
     ServiceLevel.NURSE: "Nurse triage",
     ServiceLevel.PHYSICIAN: "Physician",
 }
+# Escalation moves work to the next more trained role (domain.md: "escalate to the
+# charge nurse / next role"); a physician item stays and raises its escalation level.
+NEXT_ROLE_UP = {
+    ServiceLevel.CLERICAL: ServiceLevel.NURSE,
+    ServiceLevel.MA: ServiceLevel.NURSE,
+    ServiceLevel.NURSE: ServiceLevel.PHYSICIAN,
+    ServiceLevel.PHYSICIAN: ServiceLevel.PHYSICIAN,
+}
+EMERGENCY_TEMPLATE = "emergency"
+UNANSWERED = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
 
 
 def ensure_default_queues(*, clinic: Clinic) -> dict[str, Queue]:
@@ -33,18 +62,67 @@ def default_queue(*, clinic: Clinic, role: str) -> Queue:
     return queue or ensure_default_queues(clinic=clinic)[role]
 
 
+# --- routing ---------------------------------------------------------------------------
+
+
+def message_facts(
+    *, message: Message, classification: Classification, clinic: Clinic
+) -> rules.MessageFacts:
+    patient = message.conversation.patient
+    local = message.created_at.astimezone(ZoneInfo(clinic.time_zone))
+    return rules.MessageFacts(
+        acuity=classification.acuity,
+        service_level=classification.routing_service_level,
+        acuity_confidence=classification.acuity_confidence,
+        service_level_confidence=classification.service_level_confidence,
+        evisit_confidence=classification.evisit_confidence,
+        needs_review=classification.needs_review or classification.unclassified,
+        text=rules.normalize_text(f"{message.subject}\n{message.body}"),
+        category=message.category,
+        language=patient.preferred_language,
+        patient_flags=frozenset({"on_chemotherapy"} if patient.on_chemotherapy else ()),
+        red_flags=frozenset(flag["name"] for flag in classification.red_flags),
+        local_time=local.time(),
+    )
+
+
+def decide(*, message: Message, classification: Classification, clinic: Clinic):
+    """The routing decision and due time for one classified message (reads only)."""
+    facts = message_facts(message=message, classification=classification, clinic=clinic)
+    decision = rules.evaluate(
+        selectors.routing_rules(clinic=clinic),
+        facts,
+        queue_roles=selectors.queue_roles(clinic=clinic),
+    )
+    if classification.unclassified:
+        decision = _with_reason(decision, "classifier failed: nurse triage as urgent")
+    target = sla.pick_target(
+        acuity=decision.acuity, role=decision.role, rules=selectors.sla_rules(clinic=clinic)
+    )
+    due_at = sla.due_at(
+        received_at=message.created_at,
+        target=target,
+        calendar=selectors.business_calendar(clinic=clinic),
+    )
+    return decision, target, due_at
+
+
+def _with_reason(decision: rules.RoutingDecision, reason: str) -> rules.RoutingDecision:
+    return replace(decision, reasons=(*decision.reasons, reason))
+
+
 def route(*, message_id: int) -> WorkItem | None:
-    """Put a classified message into a work item of its clinic. Safe to run twice: the
-    message status is re-checked under a row lock, and the conversation row lock plus the
-    one-open-item-per-conversation constraint keep a thread to a single open item."""
+    """Put a classified message into its conversation's work item. Safe to run twice:
+    the message status is re-checked under a row lock, and the conversation lock plus
+    the one-open-item-per-conversation constraint keep a thread to a single open item."""
     with transaction.atomic():
-        message = Message.objects.select_for_update(of=("self",)).get(pk=message_id)
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("conversation__patient")
+            .get(pk=message_id)
+        )
         if message.status == Message.Status.ROUTED:
-            return (
-                WorkItem.objects.filter(conversation_id=message.conversation_id)
-                .exclude(status=WorkItem.Status.CLOSED)
-                .first()
-            )
+            return _latest_item(message.conversation_id)
         if message.status != Message.Status.CLASSIFIED:
             logger.warning("message %s is not classified yet; not routed", message.pk)
             return None
@@ -53,75 +131,528 @@ def route(*, message_id: int) -> WorkItem | None:
         Conversation.objects.select_for_update().get(pk=message.conversation_id)
         classification = Classification.objects.get(message=message)
         clinic = Clinic.objects.get(pk=message.clinic_id)
-        role = classification.routing_service_level
-        queue = default_queue(clinic=clinic, role=role)
-        reason = f"default queue for predicted role {role}"
-        if role != classification.service_level:
-            reason = f"model unsure between {classification.service_level} and {role}: {role} queue"
-        if classification.unclassified:
-            reason = "classifier failed: nurse triage as urgent"
-        due_at = sla.due_at(acuity=classification.acuity, received_at=message.created_at)
-
-        item = (
-            WorkItem.objects.select_for_update()
-            .filter(conversation_id=message.conversation_id)
-            .exclude(status=WorkItem.Status.CLOSED)
-            .first()
+        decision, target, due_at = decide(
+            message=message, classification=classification, clinic=clinic
         )
+        queue = (
+            Queue.objects.get(pk=decision.queue_id, clinic=clinic)
+            if decision.queue_id
+            else default_queue(clinic=clinic, role=decision.role)
+        )
+        record = {
+            "rule_id": decision.rule_id,
+            "rule_name": decision.rule_name,
+            "reasons": list(decision.reasons),
+            "role": decision.role,
+            "acuity": decision.acuity,
+            "classified_acuity": classification.acuity,
+            "sla": target.describe(),
+            "message_id": message.pk,
+        }
+
+        item = _latest_item(message.conversation_id, lock=True)
         if item is None:
             item = WorkItem.objects.create(
                 clinic=clinic,
                 conversation_id=message.conversation_id,
                 message=message,
                 queue=queue,
-                acuity=classification.acuity,
-                acuity_rank=ACUITY_RANK[Acuity(classification.acuity)],
-                service_level=role,
+                acuity=decision.acuity,
+                acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
+                service_level=decision.role,
                 due_at=due_at,
-                routing_reason=reason,
+                routing_reason=decision.reason[:500],
+                matched_rule_id=decision.rule_id,
+                routing_decision=record,
             )
             WorkEvent.objects.create(
-                work_item=item, kind=WorkEvent.Kind.ROUTED, to_queue=queue, reason=reason
+                work_item=item,
+                kind=WorkEvent.Kind.ROUTED,
+                to_queue=queue,
+                reason=item.routing_reason,
             )
+            _assign_by_rule(item=item, decision=decision)
+        elif item.status == WorkItem.Status.CLOSED:
+            _reopen(
+                item=item,
+                message=message,
+                queue=queue,
+                decision=decision,
+                due_at=due_at,
+                record=record,
+            )
+            _assign_by_rule(item=item, decision=decision)
         else:
             _add_message_to_open_item(
-                item=item, message=message, classification=classification, due_at=due_at
+                item=item, message=message, decision=decision, due_at=due_at, record=record
             )
 
+        _side_effects(item=item, message=message, decision=decision, clinic=clinic)
         message.status = Message.Status.ROUTED
         message.status_changed_at = timezone.now()
         message.save(update_fields=["status", "status_changed_at", "updated_at"])
         return item
 
 
-def _add_message_to_open_item(
-    *, item: WorkItem, message: Message, classification: Classification, due_at
-) -> None:
-    # A follow-up in an open thread can only make the item more urgent or move it up to a
-    # more trained role, never the other way: "fever now" must not stay in the clerk pool.
-    reason = f"new message {message.pk} in the conversation"
-    rank = ACUITY_RANK[Acuity(classification.acuity)]
-    if rank < item.acuity_rank:
-        item.acuity, item.acuity_rank = classification.acuity, rank
-        reason += f"; acuity raised to {classification.acuity}"
-    item.due_at = min(item.due_at, due_at)
+def _latest_item(conversation_id: int, *, lock: bool = False) -> WorkItem | None:
+    items = WorkItem.objects.filter(conversation_id=conversation_id)
+    if lock:
+        items = items.select_for_update()
+    unanswered = items.exclude(status=WorkItem.Status.CLOSED).first()
+    return unanswered or items.order_by("-closed_at", "-id").first()
+
+
+def _reopen(*, item, message, queue, decision, due_at, record) -> None:
     from_queue = item.queue
-    role = classification.routing_service_level
-    needs_higher_role = (
-        SERVICE_LEVEL_RANK[ServiceLevel(role)]
-        > SERVICE_LEVEL_RANK[ServiceLevel(item.service_level)]
+    item.message = message
+    item.queue = queue
+    item.status, item.claimed_by, item.claimed_at, item.closed_at = (
+        WorkItem.Status.OPEN,
+        None,
+        None,
+        None,
     )
-    if needs_higher_role:
-        item.service_level = role
-        item.queue = default_queue(clinic=item.clinic, role=role)
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
-        item.routing_reason = f"moved up: {reason}"
-        reason += f"; needs {role}"
+    item.acuity, item.acuity_rank = decision.acuity, ACUITY_RANK[Acuity(decision.acuity)]
+    item.service_level = decision.role
+    item.due_at, item.breached_at, item.escalation_level = due_at, None, 0
+    item.routing_reason = f"patient replied: {decision.reason}"[:500]
+    item.matched_rule_id, item.routing_decision = decision.rule_id, record
     item.save()
     WorkEvent.objects.create(
         work_item=item,
-        kind=WorkEvent.Kind.REASSIGNED if needs_higher_role else WorkEvent.Kind.MESSAGE_ADDED,
+        kind=WorkEvent.Kind.REOPENED,
+        from_queue=from_queue,
+        to_queue=queue,
+        reason=item.routing_reason,
+    )
+
+
+def _add_message_to_open_item(*, item, message, decision, due_at, record) -> None:
+    # A follow-up in an open thread can only make the item more urgent or move it up to a
+    # more trained role, never the other way: "fever now" must not stay in the clerk pool.
+    reason = f"new message {message.pk} in the conversation"
+    kind = WorkEvent.Kind.MESSAGE_ADDED
+    rank = ACUITY_RANK[Acuity(decision.acuity)]
+    if rank < item.acuity_rank:
+        item.acuity, item.acuity_rank = decision.acuity, rank
+        reason += f"; acuity raised to {decision.acuity}"
+    item.due_at = min(item.due_at, due_at)
+    if item.status == WorkItem.Status.RESPONDED:
+        # The patient wrote back after our answer: the item is open work again.
+        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        kind = WorkEvent.Kind.REOPENED
+        reason = f"patient replied after the answer; {reason}"
+    from_queue, from_user = item.queue, item.claimed_by
+    needs_higher_role = SERVICE_LEVEL_RANK.get(decision.role, 0) > SERVICE_LEVEL_RANK.get(
+        item.service_level, 0
+    )
+    if needs_higher_role:
+        item.service_level = decision.role
+        item.queue = default_queue(clinic=item.clinic, role=decision.role)
+        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        reason += f"; needs {decision.role}"
+        kind = WorkEvent.Kind.REASSIGNED
+    item.routing_reason = reason[:500]
+    item.routing_decision = record
+    item.save()
+    WorkEvent.objects.create(
+        work_item=item,
+        kind=kind,
         from_queue=from_queue,
         to_queue=item.queue,
-        reason=reason,
+        from_user=from_user,
+        to_user=item.claimed_by,
+        reason=reason[:500],
     )
+
+
+def _assign_by_rule(*, item: WorkItem, decision: rules.RoutingDecision) -> None:
+    if decision.assignee_id is None:
+        return
+    person, reason = resolve_person(
+        user_id=decision.assignee_id, clinic=item.clinic, at=timezone.now()
+    )
+    if person is not None:
+        item.status, item.claimed_by, item.claimed_at = (
+            WorkItem.Status.CLAIMED,
+            person,
+            timezone.now(),
+        )
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+    WorkEvent.objects.create(
+        work_item=item,
+        kind=WorkEvent.Kind.ASSIGNED,
+        to_queue=item.queue,
+        to_user=person,
+        reason=f"{decision.rule_name}: {reason}"[:500],
+    )
+
+
+def resolve_person(
+    *, user_id: int, clinic: Clinic, at: datetime.datetime
+) -> tuple[User | None, str]:
+    """Who actually gets work meant for this person: them, their cover while they are
+    out of office, or nobody (the role pool), with the reason."""
+    if selectors.membership_role(user_id=user_id, clinic=clinic) is None:
+        return None, f"user {user_id} is not staff of this clinic: left in the pool"
+    user = User.objects.get(pk=user_id)
+    absence = selectors.current_absence(user_id=user_id, at=at)
+    if absence is None:
+        return user, f"assigned to {user.get_username()}"
+    cover = absence.covering_user
+    if (
+        cover is not None
+        and selectors.membership_role(user_id=cover.pk, clinic=clinic) is not None
+        and selectors.current_absence(user_id=cover.pk, at=at) is None
+    ):
+        return cover, f"{user.get_username()} out of office: covered by {cover.get_username()}"
+    return None, f"{user.get_username()} out of office: back to the role pool"
+
+
+def _side_effects(*, item, message, decision, clinic) -> None:
+    if decision.acuity == Acuity.EMERGENT:
+        send_auto_reply(message=message, clinic=clinic, template=EMERGENCY_TEMPLATE)
+        alert_on_call(item=item, window=0)
+    if decision.auto_reply and decision.auto_reply != EMERGENCY_TEMPLATE:
+        try:
+            send_auto_reply(message=message, clinic=clinic, template=decision.auto_reply)
+        except LookupError:
+            logger.warning("rule %s names a missing auto-reply template", decision.rule_id)
+    if decision.notify_user_ids:
+        users = User.objects.filter(
+            pk__in=decision.notify_user_ids, memberships__clinic=clinic
+        ).exclude(email="")
+        notifications.notify_once(
+            item=item,
+            kind=Notification.Kind.RULE_NOTICE,
+            window=message.pk,
+            recipients=[notifications.Recipient("email", u.email, u) for u in users],
+            subject=f"[{clinic.name}] {decision.acuity} message: {decision.rule_name}",
+            body=f"Work item {item.pk} is in {item.queue.name}. {decision.reason}",
+        )
+
+
+def send_auto_reply(*, message: Message, clinic: Clinic, template: str) -> OutgoingMessage:
+    """The automatic reply to one patient message, once per template (unique key)."""
+    language, text = selectors.auto_reply_text(
+        clinic=clinic, name=template, language=message.conversation.patient.preferred_language
+    )
+    reply, _ = OutgoingMessage.objects.get_or_create(
+        in_reply_to=message,
+        template=template,
+        kind=OutgoingMessage.Kind.AUTO_REPLY,
+        defaults={
+            "clinic": clinic,
+            "conversation_id": message.conversation_id,
+            "language": language,
+            "body": text,
+        },
+    )
+    return reply
+
+
+def alert_on_call(*, item: WorkItem, window: int) -> list[Notification]:
+    now = timezone.now()
+    recipients = notifications.on_call_recipients(item=item, at=now)
+    created = notifications.notify_once(
+        item=item,
+        kind=Notification.Kind.ON_CALL_ALERT,
+        window=window,
+        recipients=recipients,
+        subject=f"[{item.clinic.name}] EMERGENT patient message"
+        + (f" unclaimed, alert {window + 1}" if window else ""),
+        body=(
+            f"An emergent portal message is waiting in {item.queue.name} (work item "
+            f"{item.pk}), due {item.due_at:%H:%M %Z}. Claim it and call the patient."
+        ),
+    )
+    if created:
+        WorkEvent.objects.create(
+            work_item=item,
+            kind=WorkEvent.Kind.ALERTED,
+            reason=f"on-call alert {window + 1} to " + ", ".join(n.recipient for n in created),
+        )
+    return created
+
+
+# --- work item transitions ---------------------------------------------------------------
+
+
+def _locked_item(*, actor: User, item_id: int) -> WorkItem:
+    """The item, locked, if the actor works in its clinic; else 404 (never confirm an
+    item of another clinic exists)."""
+    item = (
+        WorkItem.objects.select_for_update(of=("self",))
+        .select_related("queue", "clinic")
+        .filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
+        .first()
+    )
+    if item is None:
+        raise Http404("work item not found")
+    return item
+
+
+def _event(item, kind, *, actor=None, from_queue=None, from_user=None, reason="") -> WorkEvent:
+    return WorkEvent.objects.create(
+        work_item=item,
+        kind=kind,
+        actor=actor,
+        from_queue=from_queue,
+        to_queue=item.queue,
+        from_user=from_user,
+        to_user=item.claimed_by,
+        reason=reason[:500],
+    )
+
+
+def claim(*, actor: User, item_id: int) -> WorkItem:
+    """Take one open item. A conditional update decides: of two people claiming at once,
+    exactly one succeeds and the other gets InvalidTransition."""
+    now = timezone.now()
+    with transaction.atomic():
+        visible = WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
+        taken = visible.filter(status=WorkItem.Status.OPEN, claimed_by__isnull=True).update(
+            status=WorkItem.Status.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now
+        )
+        if not taken:
+            if not visible.exists():
+                raise Http404("work item not found")
+            raise InvalidTransition("This item is no longer open: someone else has it.")
+        item = WorkItem.objects.select_related("queue").get(pk=item_id)
+        _event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue)
+        return item
+
+
+def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem | None:
+    """The most acute, earliest-due unclaimed item of my queues, claimed for me. Rows
+    another transaction is claiming are skipped, so concurrent callers never collide."""
+    queues = selectors.queues_for_user(user=actor)
+    if queue_ids is not None:
+        queues = queues.filter(pk__in=queue_ids)
+    with transaction.atomic():
+        item = (
+            WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(queue__in=queues, status=WorkItem.Status.OPEN, claimed_by__isnull=True)
+            .order_by("acuity_rank", "due_at", "id")
+            .first()
+        )
+        if item is None:
+            return None
+        now = timezone.now()
+        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.CLAIMED, actor, now
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        _event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue, reason="next item")
+        return item
+
+
+def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status != WorkItem.Status.CLAIMED:
+            raise InvalidTransition("Only a claimed item can be returned to its queue.")
+        from_user = item.claimed_by
+        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        _event(
+            item,
+            WorkEvent.Kind.RETURNED,
+            actor=actor,
+            from_queue=item.queue,
+            from_user=from_user,
+            reason=reason,
+        )
+        return item
+
+
+def reassign(
+    *,
+    actor: User,
+    item_id: int,
+    reason: str,
+    role: str | None = None,
+    queue_id: int | None = None,
+    person_id: int | None = None,
+) -> WorkItem:
+    """Move an item to a role's pool, a queue, or a person, with a reason. A move to
+    another role is also a label correction for the next training run."""
+    if not reason or not reason.strip():
+        raise InvalidTarget("A reassignment needs a reason.")
+    if sum(x is not None for x in (role, queue_id, person_id)) != 1:
+        raise InvalidTarget("Reassign to exactly one of: a role, a queue or a person.")
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("Only open or claimed work can be reassigned.")
+        from_queue, from_user, from_role = item.queue, item.claimed_by, item.service_level
+        person = None
+        if role is not None:
+            if role not in ServiceLevel.values:
+                raise InvalidTarget(f"Unknown role {role!r}.")
+            queue = default_queue(clinic=item.clinic, role=role)
+        elif queue_id is not None:
+            queue = Queue.objects.filter(pk=queue_id, clinic=item.clinic).first()
+            if queue is None or queue.role not in ServiceLevel.values:
+                raise InvalidTarget("No such work queue in this clinic.")
+        else:
+            person_role = selectors.membership_role(user_id=person_id, clinic=item.clinic)
+            if person_role not in ServiceLevel.values:
+                raise InvalidTarget("Assign work to clinical staff of this clinic.")
+            person, why = resolve_person(user_id=person_id, clinic=item.clinic, at=timezone.now())
+            reason = f"{reason} ({why})"
+            # The person works from their role's queue; an absent person's work goes to it.
+            queue = (
+                item.queue
+                if item.queue.role == person_role
+                else default_queue(clinic=item.clinic, role=person_role)
+            )
+        if (
+            item.acuity == Acuity.EMERGENT
+            and SERVICE_LEVEL_RANK[ServiceLevel(queue.role)]
+            < (SERVICE_LEVEL_RANK[ServiceLevel.NURSE])
+        ):
+            raise InvalidTarget("An emergent item stays with a nurse or physician.")
+        item.queue, item.service_level = queue, queue.role
+        if person is not None:
+            item.status, item.claimed_by, item.claimed_at = (
+                WorkItem.Status.CLAIMED,
+                person,
+                timezone.now(),
+            )
+        else:
+            item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.routing_reason = f"reassigned by {actor.get_username()}: {reason}"[:500]
+        item.save()
+        _event(
+            item,
+            WorkEvent.Kind.REASSIGNED,
+            actor=actor,
+            from_queue=from_queue,
+            from_user=from_user,
+            reason=reason,
+        )
+        if item.service_level != from_role:
+            LabelCorrection.objects.create(
+                message=item.message,
+                label="service_level",
+                from_value=from_role,
+                to_value=item.service_level,
+                corrected_by=actor,
+                reason=reason[:500],
+            )
+        return item
+
+
+def escalate(*, actor: User, item_id: int, reason: str) -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("Only open or claimed work can be escalated.")
+        return _escalate_locked(item=item, actor=actor, reason=reason)
+
+
+def escalate_locked_by_sla(*, item: WorkItem) -> WorkItem:
+    """The SLA sweep's escalation of an item it holds locked."""
+    return _escalate_locked(item=item, actor=None, reason="SLA breached")
+
+
+def _escalate_locked(*, item: WorkItem, actor: User | None, reason: str) -> WorkItem:
+    from_queue, from_user = item.queue, item.claimed_by
+    role = NEXT_ROLE_UP[ServiceLevel(item.service_level)]
+    if role != item.service_level:
+        item.queue, item.service_level = default_queue(clinic=item.clinic, role=role), role
+        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+    item.escalation_level += 1
+    item.routing_reason = f"escalated to {role}: {reason}"[:500]
+    item.save()
+    _event(
+        item,
+        WorkEvent.Kind.ESCALATED,
+        actor=actor,
+        from_queue=from_queue,
+        from_user=from_user,
+        reason=item.routing_reason,
+    )
+    return item
+
+
+def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
+    """Answer the patient. The reply is stored as an outgoing message (delivery to the
+    portal is an integration hook) and the item is responded, waiting to be closed."""
+    if not body or not body.strip():
+        raise InvalidTarget("A reply needs text.")
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("This item is already answered.")
+        if item.claimed_by_id not in (None, actor.pk):
+            raise InvalidTransition("Someone else holds this item; ask them or reassign it.")
+        reply = OutgoingMessage.objects.create(
+            clinic=item.clinic,
+            conversation_id=item.conversation_id,
+            in_reply_to=item.message,
+            kind=OutgoingMessage.Kind.STAFF_REPLY,
+            body=body,
+            author=actor,
+        )
+        from_user = item.claimed_by
+        item.status, item.claimed_by = WorkItem.Status.RESPONDED, actor
+        item.claimed_at = item.claimed_at or timezone.now()
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        _event(
+            item, WorkEvent.Kind.RESPONDED, actor=actor, from_queue=item.queue, from_user=from_user
+        )
+        return reply
+
+
+def close(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status == WorkItem.Status.CLOSED:
+            raise InvalidTransition("This item is already closed.")
+        if item.acuity == Acuity.EMERGENT and item.status == WorkItem.Status.OPEN:
+            raise InvalidTransition("Claim an emergent item before closing it.")
+        item.status, item.closed_at = WorkItem.Status.CLOSED, timezone.now()
+        item.save(update_fields=["status", "closed_at", "updated_at"])
+        _event(item, WorkEvent.Kind.CLOSED, actor=actor, from_queue=item.queue, reason=reason)
+        return item
+
+
+# --- coverage ------------------------------------------------------------------------------
+
+
+def apply_coverage(*, now: datetime.datetime | None = None) -> int:
+    """Move work held by people who are out of office now to their cover, or back to
+    the role pool. Idempotent: moved work is no longer held by the absent person."""
+    from accounts.models import Absence
+
+    now = now or timezone.now()
+    moved = 0
+    absent_ids = Absence.objects.filter(starts_at__lte=now, ends_at__gt=now).values("user_id")
+    held = WorkItem.objects.filter(status=WorkItem.Status.CLAIMED, claimed_by__in=absent_ids)
+    for item_id in held.values_list("pk", flat=True):
+        with transaction.atomic():
+            item = (
+                WorkItem.objects.select_for_update(skip_locked=True)
+                .select_related("claimed_by", "clinic", "queue")
+                .filter(pk=item_id, status=WorkItem.Status.CLAIMED)
+                .first()
+            )
+            if item is None or item.claimed_by is None:
+                continue
+            from_user = item.claimed_by
+            person, reason = resolve_person(user_id=from_user.pk, clinic=item.clinic, at=now)
+            if person == from_user:
+                continue  # back already
+            item.claimed_by = person
+            item.status = WorkItem.Status.CLAIMED if person else WorkItem.Status.OPEN
+            item.claimed_at = now if person else None
+            item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+            _event(
+                item,
+                WorkEvent.Kind.COVERED,
+                from_queue=item.queue,
+                from_user=from_user,
+                reason=reason,
+            )
+            moved += 1
+    return moved

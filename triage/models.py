@@ -124,3 +124,60 @@ class Classification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.acuity}/{self.service_level} for message {self.message_id}"
+
+
+class OutgoingMessage(models.Model):
+    """A message to the patient: the emergency auto-reply or a staff reply. Stored first;
+    delivery to the portal is an integration hook that marks it delivered."""
+
+    class Kind(models.TextChoices):
+        AUTO_REPLY = "auto_reply", "Automatic reply"
+        STAFF_REPLY = "staff_reply", "Staff reply"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="outgoing_messages"
+    )
+    in_reply_to = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    kind = models.CharField(max_length=16, choices=Kind)
+    template = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=16, default="en")
+    body = models.TextField()
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One automatic reply of each template per patient message, however many times
+            # routing runs.
+            models.UniqueConstraint(
+                fields=["in_reply_to", "template"],
+                condition=models.Q(kind="auto_reply"),
+                name="outgoing_one_auto_reply_per_message_template",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in conversation {self.conversation_id}"
+
+
+class LabelCorrection(models.Model):
+    """Staff moved a message to another role or acuity: a corrected label for training."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="corrections")
+    label = models.CharField(max_length=32)  # service_level | acuity
+    from_value = models.CharField(max_length=32)
+    to_value = models.CharField(max_length=32)
+    corrected_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.from_value} → {self.to_value} on message {self.message_id}"

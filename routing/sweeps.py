@@ -1,0 +1,126 @@
+"""The beat sweeps. Each is idempotent and safe to run in several processes at once:
+they are what guarantees that nothing is lost and that deadlines are acted on, not the
+broker (docs/architecture.md, lessons)."""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from routing import notifications, services
+from routing.models import Notification, SlaBreach, WorkEvent, WorkItem
+from triage.labels import Acuity
+from triage.models import Message
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def requeue_stuck_messages(*, now: datetime.datetime | None = None) -> int:
+    """Enqueue again every message still received or classified after the threshold
+    (the broker lost it, a worker died, the enqueue after commit failed). The status
+    time is bumped so a backed-up broker is not flooded with copies every sweep."""
+    from triage.tasks import classify_and_route
+
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.STUCK_MESSAGE_AFTER_SECONDS)
+    stuck = list(
+        Message.objects.exclude(status=Message.Status.ROUTED)
+        .filter(status_changed_at__lt=cutoff)
+        .order_by("status_changed_at")
+        .values_list("pk", "status")[:BATCH]
+    )
+    requeued = 0
+    for message_id, status in stuck:
+        bumped = Message.objects.filter(
+            pk=message_id, status=status, status_changed_at__lt=cutoff
+        ).update(status_changed_at=now)
+        if bumped:  # another sweeper did not take it first
+            classify_and_route.delay(message_id)
+            requeued += 1
+    if requeued:
+        logger.warning("re-enqueued %s stuck messages", requeued)
+    return requeued
+
+
+def sweep_sla(*, now: datetime.datetime | None = None) -> int:
+    """Act on every unanswered item past its due time, once per breach (and, for an
+    emergent item still unclaimed, once per repeat window)."""
+    now = now or timezone.now()
+    overdue = WorkItem.objects.filter(status__in=services.UNANSWERED, due_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    acted = 0
+    for item_id in list(overdue[:BATCH]):
+        acted += _act_on_breach(item_id=item_id, now=now)
+    return acted
+
+
+def breach_window(*, acuity: str, due_at: datetime.datetime, now: datetime.datetime) -> int:
+    if acuity != Acuity.EMERGENT:
+        return 1
+    repeat = datetime.timedelta(minutes=settings.EMERGENT_ALERT_REPEAT_MINUTES)
+    return int((now - due_at) // repeat) + 1
+
+
+def _act_on_breach(*, item_id: int, now: datetime.datetime) -> int:
+    with transaction.atomic():
+        item = (
+            WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("queue", "clinic")
+            .filter(pk=item_id, status__in=services.UNANSWERED, due_at__lte=now)
+            .first()
+        )
+        if item is None:
+            return 0
+        if item.acuity == Acuity.EMERGENT and item.status == WorkItem.Status.CLAIMED:
+            return 0  # emergent alerts repeat until someone has it
+        window = breach_window(acuity=item.acuity, due_at=item.due_at, now=now)
+        if item.acuity == Acuity.EMERGENT:
+            action = "on-call alert repeated"
+        elif item.acuity == Acuity.URGENT:
+            action = "escalated to the next role"
+        else:
+            action = "flagged overdue"
+        try:
+            with transaction.atomic():
+                SlaBreach.objects.create(
+                    work_item=item,
+                    due_at=item.due_at,
+                    window=window,
+                    acuity=item.acuity,
+                    action=action,
+                )
+        except IntegrityError:
+            return 0  # this breach was already acted on
+        if item.breached_at is None:
+            item.breached_at = now
+            item.save(update_fields=["breached_at", "updated_at"])
+        late = now - item.due_at
+        WorkEvent.objects.create(
+            work_item=item,
+            kind=WorkEvent.Kind.SLA_BREACHED,
+            to_queue=item.queue,
+            reason=f"{int(late.total_seconds() // 60)} min past due: {action}",
+        )
+        if item.acuity == Acuity.EMERGENT:
+            services.alert_on_call(item=item, window=window)
+        elif item.acuity == Acuity.URGENT:
+            services.escalate_locked_by_sla(item=item)
+        return 1
+
+
+def retry_pending_notifications(*, now: datetime.datetime | None = None) -> int:
+    """Send again what a lost task or a failing channel left pending."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.NOTIFICATION_RETRY_AFTER_SECONDS)
+    pending = Notification.objects.filter(
+        status=Notification.Status.PENDING, created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    sent = 0
+    for notification_id in list(pending[:BATCH]):
+        result = notifications.deliver(notification_id=notification_id)
+        sent += bool(result and result.status == Notification.Status.SENT)
+    return sent
