@@ -174,7 +174,7 @@ def deliver(*, notification_id: int) -> Notification | None:
     one is left alone; a failure leaves it pending for the sweep to retry."""
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("clinic")
             .filter(pk=notification_id, status=Notification.Status.PENDING)
             .first()

@@ -632,7 +632,7 @@ def apply_coverage(*, now: datetime.datetime | None = None) -> int:
     for item_id in held.values_list("pk", flat=True):
         with transaction.atomic():
             item = (
-                WorkItem.objects.select_for_update(skip_locked=True)
+                WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("claimed_by", "clinic", "queue")
                 .filter(pk=item_id, status=WorkItem.Status.CLAIMED)
                 .first()

@@ -2,7 +2,7 @@ import factory
 from django.utils import timezone
 
 from tests.accounts.factories import ClinicFactory
-from triage.models import Conversation, Message, Patient
+from triage.models import Classification, Conversation, Message, Patient
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -33,3 +33,26 @@ class MessageFactory(factory.django.DjangoModelFactory):
     subject = "Question"
     body = "Can I move my appointment next week to the afternoon?"
     sent_at = factory.LazyFunction(timezone.now)
+
+
+class ClassificationFactory(factory.django.DjangoModelFactory):
+    """A stored classification, for routing tests that do not need the model. The
+    message is marked classified, as triage.services.classify leaves it."""
+
+    class Meta:
+        model = Classification
+        skip_postgeneration_save = True
+
+    message = factory.SubFactory(MessageFactory)
+    acuity = "routine"
+    service_level = "nurse"
+    routing_service_level = factory.SelfAttribute("service_level")
+    evisit_candidate = False
+    acuity_confidence = 0.9
+    service_level_confidence = 0.9
+    evisit_confidence = 0.9
+
+    @factory.post_generation
+    def mark_classified(obj, create, extracted, **kwargs):
+        if create:
+            Message.objects.filter(pk=obj.message_id).update(status=Message.Status.CLASSIFIED)
