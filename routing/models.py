@@ -122,6 +122,11 @@ class WorkEvent(models.Model):
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)
+    # The patient message that caused it, for routing events: each message is routed
+    # exactly once, and this is how that is checked.
+    message = models.ForeignKey(
+        "triage.Message", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )

@@ -168,6 +168,7 @@ def route(*, message_id: int) -> WorkItem | None:
             WorkEvent.objects.create(
                 work_item=item,
                 kind=WorkEvent.Kind.ROUTED,
+                message=message,
                 to_queue=queue,
                 reason=item.routing_reason,
             )
@@ -221,6 +222,7 @@ def _reopen(*, item, message, queue, decision, due_at, record) -> None:
     WorkEvent.objects.create(
         work_item=item,
         kind=WorkEvent.Kind.REOPENED,
+        message=message,
         from_queue=from_queue,
         to_queue=queue,
         reason=item.routing_reason,
@@ -258,6 +260,7 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     WorkEvent.objects.create(
         work_item=item,
         kind=kind,
+        message=message,
         from_queue=from_queue,
         to_queue=item.queue,
         from_user=from_user,

@@ -1,6 +1,8 @@
 """A real Celery worker process on the test database, fed through Redis."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,24 +40,27 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, tmp_path: Path):
-    """Starts `celery worker` as a separate OS process against the test database and
-    Redis, waits until it answers a ping, and stops it after the test."""
-    broker = _broker_url()
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()  # no stale tasks from an earlier run
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker,
-        "DEBUG": "1",
-    }
-    log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    hostname = f"itest-{os.getpid()}@%h"
-    process = subprocess.Popen(
-        [
+class Workers:
+    """Real `celery worker` OS processes on the test database and Redis db of the suite.
+    Each runs in its own process group, so kill_hard() is a kill -9 of the whole worker
+    (parent and pool children), as when a machine dies."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def start(self, name: str, *, beat: bool = False, concurrency: int = 1, **env) -> None:
+        environment = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "CELERY_BROKER_URL": _broker_url(),
+            "DEBUG": "1",
+            **{key: str(value) for key, value in env.items()},
+        }
+        hostname = f"{name}-{os.getpid()}@%h"
+        log_path = self.tmp_path / f"{name}.log"
+        command = [
             sys.executable,
             "-m",
             "celery",
@@ -63,36 +68,70 @@ def celery_worker_process(transactional_db, tmp_path: Path):
             "config",
             "worker",
             "-Q",
-            "triage,default",
+            "triage,default,slow",
             "--concurrency",
-            "1",
+            str(concurrency),
             "--hostname",
             hostname,
             "--loglevel",
             "INFO",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=settings.BASE_DIR,
-    )
-    deadline = time.monotonic() + WORKER_READY_SECONDS
-    node = hostname.replace("%h", os.uname().nodename)
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"worker exited early:\n{log_path.read_text()}", pytrace=False)
-        if celery_app.control.ping(destination=[node], timeout=0.5):
-            break
-    else:
-        process.kill()
-        pytest.fail(
-            f"worker not ready in {WORKER_READY_SECONDS}s:\n{log_path.read_text()}", pytrace=False
+        ]
+        if beat:
+            command += ["--beat", "--schedule", str(self.tmp_path / f"{name}-beat")]
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
         )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        self.processes[name], self.logs[name] = process, log_path
+        node = hostname.replace("%h", os.uname().nodename)
+        deadline = time.monotonic() + WORKER_READY_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"worker {name} exited early:\n{log_path.read_text()}", pytrace=False)
+            if celery_app.control.ping(destination=[node], timeout=0.5):
+                return
+        self.stop_all()
+        pytest.fail(f"worker {name} not ready:\n{log_path.read_text()}", pytrace=False)
+
+    def kill_hard(self, name: str) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    log.close()
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def flush_broker() -> None:
+    _broker_url()
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()  # no stale tasks from an earlier run
+
+
+@pytest.fixture
+def workers(transactional_db, tmp_path: Path):
+    flush_broker()
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop_all()
+    flush_broker()
+
+
+@pytest.fixture
+def celery_worker_process(workers):
+    """One real worker process (triage, default and slow queues)."""
+    workers.start("itest")
+    return workers.processes["itest"]
