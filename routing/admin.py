@@ -1,9 +1,119 @@
+"""Where administrators shape routing per clinic without a developer. Admin changes are
+written to Django's admin log (who, when, what) and rules also keep `updated_by`."""
+
 from django.contrib import admin
 
-from routing.models import Queue
+from routing.models import (
+    AutoReplyTemplate,
+    BusinessHours,
+    ClinicClosure,
+    ClinicRouting,
+    Notification,
+    OnCallShift,
+    Queue,
+    RoutingRule,
+    SlaBreach,
+    SlaPolicy,
+    WorkEvent,
+    WorkItem,
+)
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = ("name", "clinic", "role", "is_role_default")
     list_filter = ("clinic", "role")
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ("order", "name", "clinic", "enabled", "updated_by", "updated_at")
+    list_display_links = ("name",)
+    list_filter = ("clinic", "enabled")
+    ordering = ("clinic", "order", "id")
+    readonly_fields = ("updated_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "acuity", "role", "clock", "amount")
+    list_filter = ("clinic", "acuity")
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    extra = 0
+
+
+class ClinicClosureInline(admin.TabularInline):
+    model = ClinicClosure
+    extra = 0
+
+
+@admin.register(ClinicRouting)
+class ClinicRoutingAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "holiday_country", "holiday_subdivision", "on_call_fallback_email")
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "weekday", "opens_at", "closes_at")
+    list_filter = ("clinic", "weekday")
+
+
+@admin.register(ClinicClosure)
+class ClinicClosureAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "date", "reason")
+    list_filter = ("clinic",)
+
+
+@admin.register(OnCallShift)
+class OnCallShiftAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "clinician", "starts_at", "ends_at")
+    list_filter = ("clinic",)
+
+
+@admin.register(AutoReplyTemplate)
+class AutoReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ("clinic", "name", "language")
+    list_filter = ("clinic", "name")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit and work records: looked at, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkItem)
+class WorkItemAdmin(ReadOnlyAdmin):
+    list_display = ("id", "clinic", "queue", "status", "acuity", "due_at", "claimed_by")
+    list_filter = ("clinic", "status", "acuity")
+
+
+@admin.register(WorkEvent)
+class WorkEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "work_item", "kind", "actor", "from_queue", "to_queue")
+    list_filter = ("kind",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "window", "channel", "recipient", "status")
+    list_filter = ("kind", "status", "channel")
+
+
+@admin.register(SlaBreach)
+class SlaBreachAdmin(ReadOnlyAdmin):
+    list_display = ("detected_at", "work_item", "acuity", "window", "action")

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import Role
+from accounts.models import Membership, Role
 from config.models import TimeStampedModel
 from routing import rules as routing_rules
 from routing.sla import Clock
@@ -177,6 +177,27 @@ class RoutingRule(TimeStampedModel):
             routing_rules.validate(self.conditions, self.action)
         except routing_rules.InvalidRule as exc:
             raise ValidationError({"conditions": str(exc)}) from exc
+        # The ids a rule names must be this clinic's: a rule never routes across clinics.
+        errors = {}
+        queue_id = self.action.get("queue")
+        if (
+            queue_id is not None
+            and not Queue.objects.filter(
+                pk=queue_id, clinic_id=self.clinic_id, role__in=ServiceLevel.values
+            ).exists()
+        ):
+            errors["action"] = f"queue {queue_id} is not a work queue of this clinic"
+        people = [self.action.get("assign_to"), *self.action.get("notify", [])]
+        people = {p for p in people if p is not None}
+        staff = set(
+            Membership.objects.filter(clinic_id=self.clinic_id, user_id__in=people).values_list(
+                "user_id", flat=True
+            )
+        )
+        if people - staff:
+            errors["action"] = f"users {sorted(people - staff)} are not staff of this clinic"
+        if errors:
+            raise ValidationError(errors)
 
     def as_rule(self) -> routing_rules.Rule:
         return routing_rules.Rule(

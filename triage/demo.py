@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, Membership, Role, User
+from routing.models import BusinessHours, ClinicRouting, OnCallShift, Queue, RoutingRule
 from routing.services import ensure_default_queues
 from triage.corpus import read_labeled_file
 from triage.services import IncomingMessage, PatientDetails, receive_message
@@ -94,8 +95,10 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
                     last_name=name,
                     is_staff=role == Role.ADMIN,
                     is_superuser=role == Role.ADMIN,
+                    email=f"{prefix}-{role.value}@demo.clinic",
                 )
                 Membership.objects.create(user=user, clinic=clinic, role=role)
+            configure_demo_routing(clinic=clinic, prefix=prefix, kind=kind, now=now)
         wanted = [r for r in portal_rows if r.clinic_type in (kind, "")]
         rows = rng.sample(wanted, min(MESSAGES_PER_CLINIC, len(wanted)))
         for index, row in enumerate(rows, start=1):
@@ -119,3 +122,50 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
             )
             if index % 25 == 0:
                 progress(f"{name}: {index}/{len(rows)} messages received and routed")
+
+
+def configure_demo_routing(*, clinic: Clinic, prefix: str, kind: str, now) -> None:
+    """Business hours, a custom pool with its rule, and an on-call physician, so the demo
+    shows rules, business-hour due times and emergency alerts at work."""
+    ClinicRouting.objects.create(
+        clinic=clinic,
+        holiday_country="US",
+        holiday_subdivision="CA",
+        on_call_fallback_email=f"{prefix}-oncall@demo.clinic",
+    )
+    # Oncology runs a split shift (closed over lunch); primary care runs straight through.
+    shifts = (
+        [(datetime.time(8), datetime.time(12)), (datetime.time(13), datetime.time(17))]
+        if kind == "oncology"
+        else [(datetime.time(8), datetime.time(18))]
+    )
+    for weekday in range(5):
+        for opens, closes in shifts:
+            BusinessHours.objects.create(
+                clinic=clinic, weekday=weekday, opens_at=opens, closes_at=closes
+            )
+    refills = Queue.objects.create(clinic=clinic, role=Role.MA, name="Pharmacy refills")
+    RoutingRule.objects.create(
+        clinic=clinic,
+        name="Routine refills to the pharmacy pool",
+        order=20,
+        conditions={"category": ["Medication refill", "Refill"], "acuity": "routine"},
+        action={"queue": refills.pk},
+    )
+    if kind == "oncology":
+        navigators = Queue.objects.create(
+            clinic=clinic, role=Role.NURSE, name="Oncology nurse navigators"
+        )
+        RoutingRule.objects.create(
+            clinic=clinic,
+            name="Ports, lines and chemo side effects",
+            order=10,
+            conditions={"keyword": ["port", "picc", "chemo", "quimio", "infusion"]},
+            action={"queue": navigators.pk},
+        )
+    OnCallShift.objects.create(
+        clinic=clinic,
+        clinician=User.objects.get(username=f"{prefix}-{Role.PHYSICIAN.value}"),
+        starts_at=now - datetime.timedelta(hours=1),
+        ends_at=now + datetime.timedelta(days=30),
+    )

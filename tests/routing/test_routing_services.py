@@ -357,3 +357,26 @@ def test_stuck_messages_are_enqueued_again_and_fresh_ones_left_alone(settings):
     fresh.refresh_from_db()
     assert (stuck.status, fresh.status) == ("routed", "classified")
     assert WorkItem.objects.filter(message=stuck).count() == 1
+
+
+def test_a_rule_naming_another_clinics_queue_or_staff_is_refused():
+    from django.core.exceptions import ValidationError
+
+    clinic, other = ClinicFactory(), ClinicFactory()
+    foreign_queue = QueueFactory(clinic=other)
+    outsider = StaffFactory(clinic=other)
+    for action in (
+        {"queue": foreign_queue.pk},
+        {"assign_to": outsider.pk},
+        {"notify": [outsider.pk]},
+    ):
+        rule = RoutingRuleFactory.build(clinic=clinic, action=action)
+        with pytest.raises(ValidationError):
+            rule.full_clean()
+    with pytest.raises(ValidationError):
+        RoutingRuleFactory.build(
+            clinic=clinic, conditions={"acuity": "critical"}, action={"queue": 1}
+        ).full_clean()
+    RoutingRuleFactory.build(
+        clinic=clinic, action={"queue": QueueFactory(clinic=clinic).pk}
+    ).full_clean()
