@@ -32,6 +32,9 @@ class Membership(TimeStampedModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role)
+    # Professional credential (MD, DO, NP, PA, RN, LPN, CMA...): decides e-visit codes.
+    credential = models.CharField(max_length=16, blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True)
 
     class Meta:
         constraints = [

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from accounts.models import Clinic, User
+from accounts.models import Clinic, Membership, User
 
 
 def clinics_for_user(*, user: User) -> QuerySet[Clinic]:
@@ -8,3 +8,21 @@ def clinics_for_user(*, user: User) -> QuerySet[Clinic]:
     if not user.is_authenticated:
         return Clinic.objects.none()
     return Clinic.objects.filter(memberships__user=user).distinct()
+
+
+CURRENT_CLINIC_SESSION_KEY = "clinic_id"
+
+
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("clinic").order_by("clinic__name")
+
+
+def current_membership(*, user: User, session) -> Membership | None:
+    """The clinic the person is working in now: the one picked in the clinic switcher,
+    else their first clinic by name."""
+    memberships = list(memberships_for_user(user=user))
+    chosen = session.get(CURRENT_CLINIC_SESSION_KEY)
+    for membership in memberships:
+        if membership.clinic_id == chosen:
+            return membership
+    return memberships[0] if memberships else None

@@ -1,12 +1,26 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
-from routing.selectors import open_work_items, queues_for_user
+from accounts.selectors import CURRENT_CLINIC_SESSION_KEY, memberships_for_user
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    queues = list(queues_for_user(user=request.user).order_by("clinic__name", "name"))
-    items = open_work_items(user=request.user)[:100]
-    return render(request, "accounts/home.html", {"queues": queues, "work_items": items})
+    return redirect("work")
+
+
+@login_required
+@require_POST
+def switch_clinic(request: HttpRequest) -> HttpResponse:
+    clinic_id = request.POST.get("clinic", "")
+    membership = (
+        memberships_for_user(user=request.user).filter(clinic_id=clinic_id).first()
+        if clinic_id.isdigit()
+        else None
+    )
+    if membership is None:
+        raise Http404("clinic not found")
+    request.session[CURRENT_CLINIC_SESSION_KEY] = membership.clinic_id
+    return redirect("work")

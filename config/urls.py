@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.views import home
+from accounts.views import home, switch_clinic
+from routing import views as work_views
 from routing.api.views import WorkItemListApi
 from triage.api.views import ReceiveMessageApi
 
@@ -15,6 +16,17 @@ urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("clinic/", switch_clinic, name="switch-clinic"),
+    path("work/", work_views.work, name="work"),
+    path("work/rows", work_views.work_rows, name="work-rows"),
+    path("work/counts", work_views.work_counts, name="work-counts"),
+    path("work/next", work_views.claim_next, name="work-claim-next"),
+    path("work/items/<int:item_id>/", work_views.work_item, name="work-item"),
+    path(
+        "work/items/<int:item_id>/<slug:action>",
+        work_views.work_item_action,
+        name="work-item-action",
+    ),
     path("admin/", admin.site.urls),
     *api_v1,
 ]

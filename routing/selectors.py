@@ -2,7 +2,7 @@ import datetime
 from functools import lru_cache
 
 import holidays
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Absence, Clinic, Membership, Role, User
@@ -150,3 +150,190 @@ def membership_role(*, user_id: int, clinic: Clinic) -> str | None:
         .values_list("role", flat=True)
         .first()
     )
+
+
+# --- staff screens -----------------------------------------------------------------------
+
+PAGE_SIZE = 50
+ROLE_HOME_QUEUE = {
+    Role.CLERICAL: Role.CLERICAL,
+    Role.MA: Role.MA,
+    Role.NURSE: Role.NURSE,
+    Role.PHYSICIAN: Role.PHYSICIAN,
+}
+
+
+def access_work_item(*, user: User, item_id: int) -> WorkItem:
+    """An item of one of the user's clinics, or 404 (never confirm another clinic's)."""
+    item = (
+        WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=user))
+        .select_related(
+            "queue", "clinic", "claimed_by", "message", "conversation__patient", "matched_rule"
+        )
+        .first()
+    )
+    if item is None:
+        raise Http404("work item not found")
+    return item
+
+
+def visible_queues(*, user: User, clinic: Clinic, role: str) -> list[Queue]:
+    """The pools shown to a person: a physician sees the physician queues only (their own
+    items are under My work); everyone else sees every clinical pool of the clinic."""
+    queues = Queue.objects.filter(clinic=clinic, role__in=ROLE_HOME_QUEUE.values())
+    if role == Role.PHYSICIAN:
+        queues = queues.filter(role=Role.PHYSICIAN)
+    return list(queues.order_by("-is_role_default", "role", "name"))
+
+
+def home_queue(*, queues: list[Queue], role: str) -> Queue | None:
+    """Where a person lands: their role's default pool (a clerk on the clerical pool, a
+    nurse on nurse triage)."""
+    wanted = ROLE_HOME_QUEUE.get(role)
+    for queue in queues:
+        if queue.role == wanted and queue.is_role_default:
+            return queue
+    return queues[0] if queues else None
+
+
+def _page_rows(items: QuerySet[WorkItem], after: tuple | None, limit: int):
+    if after is not None:
+        rank, due_at, item_id = after
+        items = items.filter(
+            Q(acuity_rank__gt=rank)
+            | Q(acuity_rank=rank, due_at__gt=due_at)
+            | Q(acuity_rank=rank, due_at=due_at, id__gt=item_id)
+        )
+    rows = list(
+        items.select_related("message", "conversation__patient", "claimed_by", "queue")
+        .only(
+            "id",
+            "acuity",
+            "acuity_rank",
+            "due_at",
+            "status",
+            "service_level",
+            "breached_at",
+            "routing_reason",
+            "queue__name",
+            "queue__role",
+            "message__subject",
+            "message__category",
+            "message__created_at",
+            "conversation__patient__name",
+            "conversation__patient__preferred_language",
+            "claimed_by__username",
+        )
+        .order_by("acuity_rank", "due_at", "id")[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (make_cursor(rows[-1]) if more else None)
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def make_cursor(item: WorkItem) -> str:
+    # Exact integers (no float timestamps): the keyset must not skip or repeat a row.
+    return f"{item.acuity_rank}.{(item.due_at - EPOCH) // MICROSECOND}.{item.pk}"
+
+
+def parse_cursor(value: str | None) -> tuple | None:
+    """A keyset position "rank.timestamp.id" (from a "load more" link); None if absent.
+    Anything malformed raises ValueError."""
+    if not value:
+        return None
+    rank, micros, item_id = (int(part) for part in value.split("."))
+    return rank, EPOCH + micros * MICROSECOND, item_id
+
+
+def queue_page(*, queue: Queue, after: tuple | None = None, limit: int = PAGE_SIZE):
+    """One page of a pool: unclaimed items, most acute first, then earliest due. Keyset
+    pagination on the partial index of open items: flat however long the history."""
+    items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
+    return _page_rows(items, after, limit)
+
+
+def my_work_page(*, user: User, clinic: Clinic, after: tuple | None = None, limit: int = PAGE_SIZE):
+    items = WorkItem.objects.filter(clinic=clinic, claimed_by=user, status=WorkItem.Status.CLAIMED)
+    return _page_rows(items, after, limit)
+
+
+def acuity_counts(*, items: QuerySet[WorkItem], now: datetime.datetime) -> dict:
+    """Counts per acuity and overdue, in one query."""
+    counts = items.aggregate(
+        total=Count("id"),
+        emergent=Count("id", filter=Q(acuity="emergent")),
+        urgent=Count("id", filter=Q(acuity="urgent")),
+        routine=Count("id", filter=Q(acuity="routine")),
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+    )
+    return counts
+
+
+def queue_counts(*, queue: Queue, now: datetime.datetime) -> dict:
+    return acuity_counts(
+        items=WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN), now=now
+    )
+
+
+def my_work_counts(*, user: User, clinic: Clinic, now: datetime.datetime) -> dict:
+    return acuity_counts(
+        items=WorkItem.objects.filter(
+            clinic=clinic, claimed_by=user, status=WorkItem.Status.CLAIMED
+        ),
+        now=now,
+    )
+
+
+def conversation_thread(*, item: WorkItem) -> list:
+    """Patient messages and our replies of the item's conversation, oldest first."""
+    from triage.models import Message, OutgoingMessage
+
+    incoming = list(
+        Message.objects.filter(conversation_id=item.conversation_id).select_related(
+            "classification"
+        )
+    )
+    outgoing = list(
+        OutgoingMessage.objects.filter(conversation_id=item.conversation_id).select_related(
+            "author"
+        )
+    )
+    return sorted(incoming + outgoing, key=lambda m: (m.created_at, m.pk))
+
+
+def reassign_targets(*, clinic: Clinic) -> tuple[list[Queue], list[Membership]]:
+    queues = list(
+        Queue.objects.filter(clinic=clinic, role__in=ROLE_HOME_QUEUE.values()).order_by(
+            "role", "name"
+        )
+    )
+    people = list(
+        Membership.objects.filter(clinic=clinic, role__in=ROLE_HOME_QUEUE.values())
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+    return queues, people
+
+
+def item_events(*, item: WorkItem) -> QuerySet:
+    return item.events.select_related("actor", "from_queue", "to_queue", "to_user").order_by(
+        "created_at", "id"
+    )
+
+
+def pool_totals(*, queues: list[Queue], now: datetime.datetime) -> dict[int, dict]:
+    """Open items, emergent and overdue per pool, for the navigation, in one query."""
+    rows = (
+        WorkItem.objects.filter(queue__in=queues, status=WorkItem.Status.OPEN)
+        .values("queue_id")
+        .annotate(
+            total=Count("id"),
+            emergent=Count("id", filter=Q(acuity="emergent")),
+            overdue=Count("id", filter=Q(due_at__lt=now)),
+        )
+    )
+    return {row["queue_id"]: row for row in rows}

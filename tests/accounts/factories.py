@@ -18,7 +18,14 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@clinic.test")
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        # Saved, so a session's password hash matches the stored user.
+        obj.set_password(extracted or "correct horse battery")
+        if create:
+            obj.save(update_fields=["password"])
 
 
 class StaffFactory(UserFactory):

@@ -1,0 +1,11 @@
+from accounts.selectors import current_membership, memberships_for_user
+
+
+def clinic_switcher(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "my_memberships": memberships_for_user(user=user),
+        "current_membership": current_membership(user=user, session=request.session),
+    }

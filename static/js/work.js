@@ -1,0 +1,84 @@
+// Keyboard use of the staff screens and the SLA countdown. No framework; htmx does the
+// partial reloads. Keys never fire while typing in a field.
+(function () {
+  "use strict";
+
+  function typing(event) {
+    const el = event.target;
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  function rows() {
+    return Array.from(document.querySelectorAll("[data-queue-table] tbody tr[data-item-url]"));
+  }
+
+  function select(delta) {
+    const all = rows();
+    if (!all.length) return;
+    let index = all.findIndex((r) => r.classList.contains("selected"));
+    index = index < 0 ? 0 : Math.max(0, Math.min(all.length - 1, index + delta));
+    all.forEach((r) => r.classList.remove("selected"));
+    all[index].classList.add("selected");
+    const link = all[index].querySelector("a");
+    if (link) link.focus();
+  }
+
+  function click(id) {
+    const el = document.getElementById(id);
+    if (el) el.click();
+  }
+
+  function focus(id) {
+    const el = document.getElementById(id);
+    if (el) el.focus();
+  }
+
+  const keys = {
+    j: () => select(1),
+    k: () => select(-1),
+    Enter: () => {
+      const row = document.querySelector("tr.selected[data-item-url]");
+      if (row) window.location = row.dataset.itemUrl;
+    },
+    n: () => click("claim-next"),
+    c: () => click("claim"),
+    r: () => focus("reply-body"),
+    a: () => focus("reassign-target"),
+    e: () => focus("escalate-reason"),
+    t: () => click("timer"),
+    "?": () => document.getElementById("help").showModal(),
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    const action = keys[event.key];
+    if (!action) return;
+    if (event.key === "Enter" && !document.querySelector("tr.selected")) return;
+    event.preventDefault();
+    action();
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-help]")) document.getElementById("help").showModal();
+  });
+
+  function countdown() {
+    const now = Date.now();
+    document.querySelectorAll("time[data-due]").forEach(function (el) {
+      const due = Date.parse(el.getAttribute("datetime"));
+      let minutes = Math.round((due - now) / 60000);
+      const late = minutes < 0;
+      minutes = Math.abs(minutes);
+      const text = minutes >= 1440 ? Math.floor(minutes / 1440) + "d " + Math.floor((minutes % 1440) / 60) + "h"
+        : minutes >= 60 ? Math.floor(minutes / 60) + "h " + (minutes % 60) + "m" : minutes + "m";
+      el.textContent = late ? "overdue " + text : "in " + text;
+      el.title = new Date(due).toLocaleString();
+      const row = el.closest("tr");
+      if (row) row.classList.toggle("overdue", late);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", countdown);
+  document.addEventListener("htmx:afterSwap", countdown);
+  setInterval(countdown, 30000);
+})();
