@@ -2,6 +2,7 @@
 change goes through routing.services / billing.services."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +25,7 @@ def _workspace(request: HttpRequest):
     membership = current_membership(user=request.user, session=request.session)
     if membership is None:
         raise Http404("You are not staff of any clinic.")
+    timezone.activate(ZoneInfo(membership.clinic.time_zone))  # times in the clinic's zone
     queues = selectors.visible_queues(
         user=request.user, clinic=membership.clinic, role=membership.role
     )
@@ -122,6 +124,7 @@ def _age(birth_date: datetime.date | None) -> int | None:
 def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.access_work_item(user=request.user, item_id=item_id)
     membership = current_membership(user=request.user, session=request.session)
+    timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
     queues, people = selectors.reassign_targets(clinic=item.clinic)
     entries = list(
