@@ -273,10 +273,29 @@ def acuity_counts(*, items: QuerySet[WorkItem], now: datetime.datetime) -> dict:
     return counts
 
 
+# Pools can hold tens of thousands of items; counting them all on every refresh would
+# cost more than the page. Counts stop at this cap and show as "1000+".
+COUNT_CAP = 1000
+
+
+def _capped_count(items: QuerySet[WorkItem]) -> int:
+    # COUNT over a LIMITed subquery: an index range scan of at most COUNT_CAP entries.
+    return items.values("id")[:COUNT_CAP].count()
+
+
 def queue_counts(*, queue: Queue, now: datetime.datetime) -> dict:
-    return acuity_counts(
-        items=WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN), now=now
-    )
+    """Open items of one pool per acuity and overdue, each capped at COUNT_CAP. Every
+    count is a range of the partial index (queue, acuity_rank, due_at) of open items."""
+    from triage.labels import ACUITY_RANK
+
+    items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
+    counts, overdue = {}, 0
+    for acuity, rank in ACUITY_RANK.items():
+        counts[str(acuity)] = _capped_count(items.filter(acuity_rank=rank))
+        overdue += _capped_count(items.filter(acuity_rank=rank, due_at__lt=now))
+    counts["overdue"] = min(overdue, COUNT_CAP)
+    counts["total"] = min(sum(counts[str(a)] for a in ACUITY_RANK), COUNT_CAP)
+    return counts
 
 
 def my_work_counts(*, user: User, clinic: Clinic, now: datetime.datetime) -> dict:
@@ -326,14 +345,13 @@ def item_events(*, item: WorkItem) -> QuerySet:
 
 
 def pool_totals(*, queues: list[Queue], now: datetime.datetime) -> dict[int, dict]:
-    """Open items, emergent and overdue per pool, for the navigation, in one query."""
-    rows = (
-        WorkItem.objects.filter(queue__in=queues, status=WorkItem.Status.OPEN)
-        .values("queue_id")
-        .annotate(
-            total=Count("id"),
-            emergent=Count("id", filter=Q(acuity="emergent")),
-            overdue=Count("id", filter=Q(due_at__lt=now)),
-        )
-    )
-    return {row["queue_id"]: row for row in rows}
+    """Open and emergent items per pool for the navigation (capped; two small queries per
+    pool, however many items)."""
+    totals = {}
+    for queue in queues:
+        items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
+        totals[queue.pk] = {
+            "total": _capped_count(items),
+            "emergent": _capped_count(items.filter(acuity_rank=0)),
+        }
+    return totals

@@ -60,7 +60,11 @@ def _counts(request: HttpRequest, membership, queues, queue) -> dict:
         selected = selectors.my_work_counts(user=request.user, clinic=membership.clinic, now=now)
     else:
         selected = selectors.queue_counts(queue=queue, now=now)
-    return {"counts": selected, "nav_counts": selectors.pool_totals(queues=queues, now=now)}
+    return {
+        "counts": selected,
+        "nav_counts": selectors.pool_totals(queues=queues, now=now),
+        "cap": selectors.COUNT_CAP,
+    }
 
 
 @login_required

@@ -59,6 +59,10 @@ def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(p
     expect(rows.nth(0)).to_contain_text("Crushing chest pain")
     expect(rows.nth(1)).to_contain_text("Lisinopril dose question")
     screenshot(page, "queue")
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
+    expect(rows.nth(0)).to_be_visible()
+    screenshot(page, "queue-tablet")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     page.keyboard.press("j")
     page.keyboard.press("j")
@@ -85,6 +89,7 @@ def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(p
 
     log_in(page, "rn.kim")
     expect(page.locator("#queue-title")).to_have_text("Nurse triage")
+    screenshot(page, "nurse-queue")
     page.get_by_role("link", name="Lisinopril dose question").click()
     expect(page.locator("[data-why]")).to_contain_text("A nurse can answer this dose question")
     page.get_by_label("Escalate: reason (e)").fill("Needs a dose change")
@@ -98,6 +103,7 @@ def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(p
     expect(page.locator("#timer")).to_have_text("Stop timer (t)")
     page.keyboard.press("t")  # and off
     expect(page.locator(".flash")).to_contain_text("Timer stopped")
+    screenshot(page, "nurse-detail")
     log_out(page)
 
 
