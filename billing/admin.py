@@ -1,9 +1,62 @@
 from django.contrib import admin
 
-from billing.models import TimeEntry
+from billing import services
+from billing.models import (
+    BillingAuditEvent,
+    ClaimExport,
+    EVisit,
+    FeeSchedule,
+    PatientVisit,
+    TimeEntry,
+)
 
 
 @admin.register(TimeEntry)
 class TimeEntryAdmin(admin.ModelAdmin):
     list_display = ("user", "role", "credential", "conversation", "source", "started_at", "seconds")
     list_filter = ("role", "source")
+
+
+@admin.register(FeeSchedule)
+class FeeScheduleAdmin(admin.ModelAdmin):
+    """Billing admins keep the amounts per code, payer and date range here."""
+
+    list_display = ("code", "payer", "amount", "effective_from", "effective_to")
+    list_filter = ("code", "payer")
+
+
+@admin.register(PatientVisit)
+class PatientVisitAdmin(admin.ModelAdmin):
+    list_display = ("patient", "on", "kind", "global_period_days")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.visit_changed(patient_id=obj.patient_id)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EVisit)
+class EVisitAdmin(ReadOnly):
+    list_display = ("conversation", "clinic", "status", "code", "minutes", "amount")
+    list_filter = ("status", "code", "clinic")
+
+
+@admin.register(ClaimExport)
+class ClaimExportAdmin(ReadOnly):
+    list_display = ("id", "format", "claims", "total", "created_by", "created_at")
+
+
+@admin.register(BillingAuditEvent)
+class BillingAuditEventAdmin(ReadOnly):
+    list_display = ("created_at", "action", "actor", "evisit", "export", "detail")
+    list_filter = ("action",)

@@ -1,12 +1,25 @@
-"""Clinician time on conversations: a start/stop timer and manual minutes."""
+"""Clinician time on conversations (timer, manual minutes) and e-visits: recompute by
+the CPT rules, review, export."""
 
+import csv
 import datetime
+import io
+import json
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from billing.models import TimeEntry
+from billing import cpt, selectors
+from billing.models import (
+    BillingAuditEvent,
+    ClaimExport,
+    EVisit,
+    PatientVisit,
+    TimeEntry,
+)
 from routing.exceptions import InvalidTarget, InvalidTransition
 from routing.selectors import access_work_item
 
@@ -49,6 +62,7 @@ def stop_timer(*, actor: User, item_id: int) -> TimeEntry:
         entry.ended_at = timezone.now()
         entry.seconds = int((entry.ended_at - entry.started_at).total_seconds())
         entry.save(update_fields=["ended_at", "seconds"])
+        enqueue_recompute(item.conversation_id)
         return entry
 
 
@@ -60,6 +74,7 @@ def log_minutes(
     item = access_work_item(user=actor, item_id=item_id)
     membership = _membership(user=actor, clinic_id=item.clinic_id)
     ended = timezone.now()
+    enqueue_recompute(item.conversation_id)
     return TimeEntry.objects.create(
         clinic_id=item.clinic_id,
         conversation_id=item.conversation_id,
@@ -72,3 +87,321 @@ def log_minutes(
         ended_at=ended,
         seconds=minutes * 60,
     )
+
+
+# --- e-visits ----------------------------------------------------------------------------
+
+
+def enqueue_recompute(conversation_id: int) -> None:
+    """Recompute the conversation's e-visit after this transaction commits (Celery)."""
+    from billing.tasks import recompute_evisit_task
+
+    transaction.on_commit(lambda: recompute_evisit_task.delay(conversation_id), robust=True)
+
+
+def conversation_facts(*, conversation, as_of) -> "cpt.ConversationFacts":
+    from triage.models import Message, OutgoingMessage
+
+    patient = conversation.patient
+    zone = ZoneInfo(conversation.clinic.time_zone)  # dates of service in the clinic's zone
+    first_message = Message.objects.filter(conversation=conversation).order_by("created_at").first()
+    first_staff = (
+        OutgoingMessage.objects.filter(
+            conversation=conversation, kind=OutgoingMessage.Kind.STAFF_REPLY
+        )
+        .order_by("created_at")
+        .first()
+    )
+    patient_initiated = first_message is not None and (
+        first_staff is None or first_message.created_at <= first_staff.created_at
+    )
+    started_on = (first_message.created_at if first_message else as_of).astimezone(zone).date()
+    visits = list(PatientVisit.objects.filter(patient=patient))
+    entries = TimeEntry.objects.filter(conversation=conversation, ended_at__isnull=False)
+    billed = EVisit.objects.filter(
+        conversation__patient=patient,
+        status__in=[EVisit.Status.APPROVED, EVisit.Status.EXPORTED],
+    ).exclude(conversation=conversation)
+    return cpt.ConversationFacts(
+        patient_initiated=patient_initiated,
+        established_patient=any(v.on < started_on for v in visits),
+        consent_given_at=patient.evisit_consent_at,
+        time_entries=tuple(
+            cpt.TimeSpent(
+                clinician_id=e.user_id,
+                role=e.role,
+                credential=e.credential,
+                started_at=e.started_at.astimezone(zone),
+                seconds=e.seconds,
+            )
+            for e in entries
+        ),
+        visits=tuple(cpt.Visit(on=v.on) for v in visits if v.kind == PatientVisit.Kind.EM),
+        global_periods=tuple(
+            cpt.GlobalPeriod(
+                starts_on=v.on, ends_on=v.on + datetime.timedelta(days=v.global_period_days)
+            )
+            for v in visits
+            if v.kind == PatientVisit.Kind.PROCEDURE and v.global_period_days
+        ),
+        billed_evisit_dates=tuple(e.window_start.date() for e in billed if e.window_start),
+        as_of=as_of,
+    )
+
+
+REVIEWED = (EVisit.Status.REJECTED, EVisit.Status.EXPORTED)
+
+
+def recompute_evisit(*, conversation_id: int, as_of=None) -> EVisit:
+    """Apply the CPT rules to the conversation as it is now. Idempotent: the same facts
+    give the same row. A reviewed (rejected or exported) e-visit is left alone; an
+    approved one that is no longer billable is voided back, with an audit event."""
+    from triage.models import Conversation
+
+    as_of = as_of or timezone.now()
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("patient", "clinic")
+            .get(pk=conversation_id)
+        )
+        evisit, _ = EVisit.objects.get_or_create(
+            conversation=conversation, defaults={"clinic_id": conversation.clinic_id}
+        )
+        if evisit.status in REVIEWED:
+            return evisit
+        decision = cpt.decide(conversation_facts(conversation=conversation, as_of=as_of))
+        billable = decision.billable
+        if billable:
+            status = EVisit.Status.READY if decision.window_closed else EVisit.Status.CANDIDATE
+        elif decision.needs_consent:
+            status = EVisit.Status.CANDIDATE
+        else:
+            status = EVisit.Status.NOT_BILLABLE
+        if evisit.status == EVisit.Status.APPROVED:
+            if billable:
+                status = EVisit.Status.APPROVED
+            else:
+                BillingAuditEvent.objects.create(
+                    action=BillingAuditEvent.Action.VOIDED,
+                    evisit=evisit,
+                    detail="no longer billable: " + ", ".join(decision.reasons),
+                )
+        # The code the time supports, also when not billable: missed revenue is reported.
+        code = decision.code or ""
+        evisit.status = status
+        evisit.code = code
+        evisit.minutes = decision.minutes
+        evisit.window_start, evisit.window_end = decision.window_start, decision.window_end
+        evisit.rendering_clinician_id = decision.rendering_clinician_id
+        evisit.reasons = list(decision.reasons)
+        evisit.explanation = list(decision.explanation)
+        evisit.needs_consent = decision.needs_consent
+        evisit.amount = selectors.fee_for(code=code, on=evisit.service_date)
+        evisit.save()
+        return evisit
+
+
+def _reviewable(*, actor: User, ids: list[int]):
+    return (
+        EVisit.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, clinic__in=selectors.require_billing(user=actor))
+        .order_by("pk")
+    )
+
+
+def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
+    """Approve billable e-visits (candidate or ready). Anything else is skipped."""
+    approved = 0
+    with transaction.atomic():
+        for evisit in _reviewable(actor=actor, ids=ids):
+            if evisit.status not in (EVisit.Status.CANDIDATE, EVisit.Status.READY):
+                continue
+            if evisit.needs_consent or evisit.reasons:
+                continue  # not billable as it stands
+            evisit.status = EVisit.Status.APPROVED
+            evisit.reviewed_by, evisit.reviewed_at = actor, timezone.now()
+            evisit.decision_reason = reason[:300]
+            evisit.save()
+            BillingAuditEvent.objects.create(
+                action=BillingAuditEvent.Action.APPROVED,
+                actor=actor,
+                evisit=evisit,
+                detail=f"{evisit.code} {evisit.minutes} min {reason}"[:500],
+            )
+            approved += 1
+    return approved
+
+
+def reject(*, actor: User, ids: list[int], reason: str) -> int:
+    if not reason or not reason.strip():
+        raise InvalidTarget("A rejection needs a reason.")
+    rejected = 0
+    with transaction.atomic():
+        for evisit in _reviewable(actor=actor, ids=ids):
+            if evisit.status in (EVisit.Status.EXPORTED, EVisit.Status.REJECTED):
+                continue
+            evisit.status = EVisit.Status.REJECTED
+            evisit.reviewed_by, evisit.reviewed_at = actor, timezone.now()
+            evisit.decision_reason = reason[:300]
+            evisit.save()
+            BillingAuditEvent.objects.create(
+                action=BillingAuditEvent.Action.REJECTED,
+                actor=actor,
+                evisit=evisit,
+                detail=reason[:500],
+            )
+            rejected += 1
+    return rejected
+
+
+CSV_COLUMNS = [
+    "mrn",
+    "patient",
+    "date_of_service",
+    "code",
+    "minutes",
+    "rendering_provider",
+    "rendering_provider_npi",
+    "clinic",
+    "amount",
+]
+
+
+def export_approved(*, actor: User, export_format: str) -> ClaimExport | None:
+    """Export every approved e-visit of the actor's clinics once. The rows are locked and
+    marked exported in the same transaction as the export, so a second export (even a
+    concurrent one) never contains them again. None when there is nothing to export."""
+    if export_format not in ClaimExport.Format.values:
+        raise InvalidTarget("Export as csv or fhir.")
+    with transaction.atomic():
+        evisits = list(
+            EVisit.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(status=EVisit.Status.APPROVED, clinic__in=selectors.require_billing(user=actor))
+            .select_related("clinic", "conversation__patient", "rendering_clinician")
+            .order_by("window_start", "pk")
+        )
+        if not evisits:
+            return None
+        export = ClaimExport.objects.create(
+            format=export_format,
+            created_by=actor,
+            claims=len(evisits),
+            total=sum((e.amount or Decimal(0)) for e in evisits),
+            content="",
+        )
+        rows = [_claim_row(e) for e in evisits]
+        export.content = (
+            _csv(rows) if export_format == ClaimExport.Format.CSV else _fhir(rows, export)
+        )
+        export.save(update_fields=["content"])
+        EVisit.objects.filter(pk__in=[e.pk for e in evisits]).update(
+            status=EVisit.Status.EXPORTED, export=export
+        )
+        BillingAuditEvent.objects.create(
+            action=BillingAuditEvent.Action.EXPORTED,
+            actor=actor,
+            export=export,
+            detail=f"{len(evisits)} claims, {export_format}, total {export.total}",
+        )
+        return export
+
+
+def _claim_row(evisit: EVisit) -> dict:
+    patient = evisit.conversation.patient
+    clinician = evisit.rendering_clinician
+    return {
+        "evisit_id": evisit.pk,
+        "mrn": patient.mrn,
+        "patient": patient.name,
+        "date_of_service": evisit.service_date.isoformat() if evisit.service_date else "",
+        "code": evisit.code,
+        "minutes": evisit.minutes,
+        "rendering_provider": clinician.get_full_name() or clinician.get_username()
+        if clinician
+        else "",
+        "rendering_provider_npi": selectors.rendering_npi(evisit=evisit),
+        "clinic": evisit.clinic.name,
+        "amount": f"{evisit.amount:.2f}" if evisit.amount is not None else "",
+    }
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        # A leading =, +, - or @ would be run as a formula by spreadsheet programs.
+        writer.writerow({k: _spreadsheet_safe(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _spreadsheet_safe(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _fhir(rows: list[dict], export: ClaimExport) -> str:
+    """A FHIR R4 Bundle (collection) of ChargeItem resources, one per claim."""
+    entries = []
+    for row in rows:
+        charge = {
+            "resourceType": "ChargeItem",
+            "id": f"evisit-{row['evisit_id']}",
+            "status": "billable",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": row["code"]}]},
+            "subject": {
+                "identifier": {"system": "urn:portal-triage:mrn", "value": row["mrn"]},
+                "display": row["patient"],
+            },
+            "occurrenceDateTime": row["date_of_service"],
+            "quantity": {"value": 1},
+            "performer": [
+                {
+                    "actor": {
+                        "identifier": {
+                            "system": "http://hl7.org/fhir/sid/us-npi",
+                            "value": row["rendering_provider_npi"],
+                        },
+                        "display": row["rendering_provider"],
+                    }
+                }
+            ],
+            "performingOrganization": {"display": row["clinic"]},
+            "note": [{"text": f"Online digital E/M, {row['minutes']} cumulative minutes"}],
+        }
+        if row["amount"]:
+            charge["priceOverride"] = {"value": float(row["amount"]), "currency": "USD"}
+        entries.append({"fullUrl": f"urn:uuid:evisit-{row['evisit_id']}", "resource": charge})
+    bundle = {
+        "resourceType": "Bundle",
+        "id": f"claim-export-{export.pk}",
+        "type": "collection",
+        "timestamp": export.created_at.isoformat(),
+        "entry": entries,
+    }
+    return json.dumps(bundle, indent=2)
+
+
+def recompute_open_windows(*, as_of=None) -> int:
+    as_of = as_of or timezone.now()
+    due = EVisit.objects.filter(
+        status__in=[EVisit.Status.CANDIDATE, EVisit.Status.APPROVED], window_end__lte=as_of
+    ).values_list("conversation_id", flat=True)
+    count = 0
+    for conversation_id in list(due[:500]):
+        recompute_evisit(conversation_id=conversation_id, as_of=as_of)
+        count += 1
+    return count
+
+
+def visit_changed(*, patient_id: int) -> None:
+    """A visit was recorded or changed: the 7-day rules of the patient's conversations may
+    now decide differently."""
+    from triage.models import Conversation
+
+    for conversation_id in Conversation.objects.filter(patient_id=patient_id).values_list(
+        "pk", flat=True
+    ):
+        enqueue_recompute(conversation_id)

@@ -147,6 +147,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "triage.tasks.classify_and_route": {"queue": "triage"},
     "routing.tasks.*": {"queue": "default"},
+    "billing.tasks.*": {"queue": "default"},
 }
 # Beat: the sweeps that make delivery safe. Each is idempotent; two beats are harmless.
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
@@ -157,6 +158,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-sla": {"task": "routing.tasks.sweep_sla", "schedule": SWEEP_INTERVAL_SECONDS},
     "apply-coverage": {"task": "routing.tasks.apply_coverage", "schedule": 60.0},
+    "evisit-windows": {"task": "billing.tasks.recompute_open_windows", "schedule": 300.0},
     "retry-notifications": {
         "task": "routing.tasks.retry_pending_notifications",
         "schedule": SWEEP_INTERVAL_SECONDS,

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.views import home, switch_clinic
+from billing import views as billing_views
+from billing.api import EVisitListApi
 from routing import views as work_views
 from routing.api.views import WorkItemListApi
 from triage.api.views import ReceiveMessageApi
@@ -10,6 +12,7 @@ from triage.api.views import ReceiveMessageApi
 api_v1 = [
     path("api/v1/messages", ReceiveMessageApi.as_view(), name="api-messages"),
     path("api/v1/work-items", WorkItemListApi.as_view(), name="api-work-items"),
+    path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
 ]
 
 urlpatterns = [
@@ -27,6 +30,16 @@ urlpatterns = [
         work_views.work_item_action,
         name="work-item-action",
     ),
+    path("billing/", billing_views.evisit_list, name="billing"),
+    path("billing/evisits/<int:evisit_id>/", billing_views.evisit_detail, name="billing-evisit"),
+    path("billing/review", billing_views.review, name="billing-review"),
+    path("billing/export", billing_views.export, name="billing-export"),
+    path(
+        "billing/exports/<int:export_id>",
+        billing_views.export_download,
+        name="billing-export-download",
+    ),
+    path("billing/revenue", billing_views.revenue, name="billing-revenue"),
     path("admin/", admin.site.urls),
     *api_v1,
 ]

@@ -11,6 +11,8 @@ class Patient(TimeStampedModel):
     birth_date = models.DateField(null=True, blank=True)
     preferred_language = models.CharField(max_length=16, default="en")
     on_chemotherapy = models.BooleanField(default=False)
+    # Told that e-visits may be billed (cost-share notice) and agreed, and when.
+    evisit_consent_at = models.DateTimeField("e-visit billing consent", null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,0 +1,124 @@
+"""Reads for the billing team. Only people with the billing role in a clinic see its
+e-visits; everyone else gets 404 (never a hint that the page exists)."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Clinic, Membership, Role, User
+from billing.models import EVisit, FeeSchedule
+
+
+def billing_clinics(*, user: User) -> QuerySet[Clinic]:
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(memberships__user=user, memberships__role=Role.BILLING).distinct()
+
+
+def require_billing(*, user: User) -> QuerySet[Clinic]:
+    clinics = billing_clinics(user=user)
+    if not clinics.exists():
+        raise Http404("not found")
+    return clinics
+
+
+def evisits_for_billing(
+    *,
+    user: User,
+    status: str | None = None,
+    clinic_id: int | None = None,
+    code: str | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[EVisit]:
+    items = EVisit.objects.filter(clinic__in=require_billing(user=user))
+    if status:
+        items = items.filter(status=status)
+    if clinic_id:
+        items = items.filter(clinic_id=clinic_id)
+    if code:
+        items = items.filter(code=code)
+    if date_from:
+        items = items.filter(window_start__date__gte=date_from)
+    if date_to:
+        items = items.filter(window_start__date__lte=date_to)
+    return items.select_related(
+        "clinic", "conversation__patient", "rendering_clinician", "reviewed_by"
+    ).order_by("-window_start", "-id")
+
+
+def access_evisit(*, user: User, evisit_id: int) -> EVisit:
+    evisit = evisits_for_billing(user=user).filter(pk=evisit_id).first()
+    if evisit is None:
+        raise Http404("not found")
+    return evisit
+
+
+def fee_for(*, code: str, on: datetime.date | None, payer: str = "") -> Decimal | None:
+    """The schedule's amount for a code on a date: the payer's own row first, else the
+    default schedule."""
+    if not code or on is None:
+        return None
+    for wanted in dict.fromkeys((payer, "")):
+        fee = (
+            FeeSchedule.objects.filter(code=code, payer=wanted, effective_from__lte=on)
+            .exclude(effective_to__lt=on)
+            .order_by("-effective_from")
+            .first()
+        )
+        if fee is not None:
+            return fee.amount
+    return None
+
+
+def rendering_npi(*, evisit: EVisit) -> str:
+    if evisit.rendering_clinician_id is None:
+        return ""
+    membership = Membership.objects.filter(
+        user_id=evisit.rendering_clinician_id, clinic_id=evisit.clinic_id
+    ).first()
+    return membership.npi if membership else ""
+
+
+MISSED_STATUSES = (EVisit.Status.NOT_BILLABLE, EVisit.Status.REJECTED, EVisit.Status.CANDIDATE)
+
+
+def revenue_report(*, user: User) -> list[dict]:
+    """Per clinic and month (by service date): captured (approved or exported) and missed
+    (clinician time of 5+ minutes that will not be billed: excluded by a rule, rejected,
+    or waiting for consent), with the reasons counted."""
+    rows: dict[tuple, dict] = {}
+    evisits = EVisit.objects.filter(
+        clinic__in=require_billing(user=user), window_start__isnull=False
+    ).select_related("clinic")
+    for evisit in evisits:
+        month = evisit.window_start.strftime("%Y-%m")
+        row = rows.setdefault(
+            (evisit.clinic.name, month),
+            {
+                "clinic": evisit.clinic.name,
+                "month": month,
+                "captured_count": 0,
+                "captured_amount": Decimal(0),
+                "missed_count": 0,
+                "missed_amount": Decimal(0),
+                "missed_reasons": {},
+            },
+        )
+        amount = evisit.amount or Decimal(0)
+        if evisit.status in (EVisit.Status.APPROVED, EVisit.Status.EXPORTED):
+            row["captured_count"] += 1
+            row["captured_amount"] += amount
+        elif evisit.status in MISSED_STATUSES and evisit.minutes >= 5:
+            if evisit.status == EVisit.Status.CANDIDATE and not evisit.needs_consent:
+                continue  # still billable: neither captured nor missed yet
+            row["missed_count"] += 1
+            row["missed_amount"] += amount
+            reasons = evisit.reasons or (
+                ["rejected"] if evisit.status == EVisit.Status.REJECTED else ["needs_consent"]
+            )
+            for reason in reasons:
+                row["missed_reasons"][reason] = row["missed_reasons"].get(reason, 0) + 1
+    return sorted(rows.values(), key=lambda r: (r["clinic"], r["month"]))

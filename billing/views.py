@@ -1,0 +1,148 @@
+"""Billing screens: e-visit review, export, revenue. Billing role only (else 404)."""
+
+import datetime
+import json
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from billing import cpt, selectors, services
+from billing.models import ClaimExport, EVisit, TimeEntry
+from config.errors import DomainError
+
+
+def _date(value: str | None) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def evisit_list(request: HttpRequest) -> HttpResponse:
+    clinics = selectors.require_billing(user=request.user)
+    filters = {
+        "status": request.GET.get("status", "ready_or_candidate"),
+        "clinic": request.GET.get("clinic", ""),
+        "code": request.GET.get("code", ""),
+        "date_from": request.GET.get("from", ""),
+        "date_to": request.GET.get("to", ""),
+    }
+    items = selectors.evisits_for_billing(
+        user=request.user,
+        status=None
+        if filters["status"] in ("", "all", "ready_or_candidate")
+        else filters["status"],
+        clinic_id=int(filters["clinic"]) if filters["clinic"].isdigit() else None,
+        code=filters["code"] or None,
+        date_from=_date(filters["date_from"]),
+        date_to=_date(filters["date_to"]),
+    )
+    if filters["status"] == "ready_or_candidate":
+        items = items.filter(status__in=[EVisit.Status.READY, EVisit.Status.CANDIDATE])
+    totals = items.aggregate(count=Count("id"), amount=Sum("amount"))
+    context = {
+        "items": items[:500],
+        "totals": {"count": totals["count"], "amount": totals["amount"] or Decimal(0)},
+        "filters": filters,
+        "clinics": clinics,
+        "statuses": EVisit.Status.choices,
+        "codes": ["99421", "99422", "99423", "98970", "98971", "98972"],
+        "exports": ClaimExport.objects.filter(evisits__clinic__in=clinics)
+        .distinct()
+        .order_by("-created_at")[:10],
+        "reason_text": cpt.REASON_TEXT,
+    }
+    return render(request, "billing/list.html", context)
+
+
+@login_required
+@require_GET
+def evisit_detail(request: HttpRequest, evisit_id: int) -> HttpResponse:
+    evisit = selectors.access_evisit(user=request.user, evisit_id=evisit_id)
+    entries = TimeEntry.objects.filter(conversation=evisit.conversation).select_related("user")
+    context = {
+        "evisit": evisit,
+        "patient": evisit.conversation.patient,
+        "entries": entries.order_by("started_at"),
+        "visits": evisit.conversation.patient.visits.order_by("-on")[:10],
+        "reasons": [(r, cpt.REASON_TEXT.get(r, r)) for r in evisit.reasons],
+    }
+    return render(request, "billing/detail.html", context)
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest) -> HttpResponse:
+    selectors.require_billing(user=request.user)
+    ids = [int(i) for i in request.POST.getlist("evisit") if i.isdigit()]
+    decision = request.POST.get("decision")
+    reason = request.POST.get("reason", "")
+    try:
+        if decision == "approve":
+            done = services.approve(actor=request.user, ids=ids, reason=reason)
+            messages.success(request, f"Approved {done} of {len(ids)}.")
+        elif decision == "reject":
+            done = services.reject(actor=request.user, ids=ids, reason=reason)
+            messages.success(request, f"Rejected {done} of {len(ids)}.")
+        else:
+            messages.error(request, "Choose approve or reject.")
+    except DomainError as error:
+        messages.error(request, error.detail)
+    return redirect(request.POST.get("next") or "billing")
+
+
+def _download(export: ClaimExport) -> HttpResponse:
+    is_csv = export.format == ClaimExport.Format.CSV
+    response = HttpResponse(
+        export.content, content_type="text/csv" if is_csv else "application/fhir+json"
+    )
+    extension = "csv" if is_csv else "json"
+    response["Content-Disposition"] = f'attachment; filename="claims-{export.pk}.{extension}"'
+    return response
+
+
+@login_required
+@require_POST
+def export(request: HttpRequest) -> HttpResponse:
+    selectors.require_billing(user=request.user)
+    try:
+        result = services.export_approved(
+            actor=request.user, export_format=request.POST.get("format", "csv")
+        )
+    except DomainError as error:
+        messages.error(request, error.detail)
+        return redirect("billing")
+    if result is None:
+        messages.info(request, "Nothing approved is waiting for export.")
+        return redirect("billing")
+    return _download(result)
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
+    clinics = selectors.require_billing(user=request.user)
+    result = ClaimExport.objects.filter(pk=export_id, evisits__clinic__in=clinics).first()
+    if result is None:
+        raise Http404("not found")
+    return _download(result)
+
+
+@login_required
+@require_GET
+def revenue(request: HttpRequest) -> HttpResponse:
+    rows = selectors.revenue_report(user=request.user)
+    chart = {
+        "labels": [f"{r['clinic']} {r['month']}" for r in rows],
+        "captured": [float(r["captured_amount"]) for r in rows],
+        "missed": [float(r["missed_amount"]) for r in rows],
+    }
+    context = {"rows": rows, "chart": json.dumps(chart), "reason_text": cpt.REASON_TEXT}
+    return render(request, "billing/revenue.html", context)

@@ -1,0 +1,161 @@
+"""E-visits end to end through the services and the billing endpoints."""
+
+import datetime
+import json
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from billing import selectors, services
+from billing.models import BillingAuditEvent, EVisit, PatientVisit
+from routing import services as routing_services
+from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic_day(django_capture_on_commit_callbacks):
+    """An established, consenting patient's message routed to the physician pool."""
+    clinic = ClinicFactory()
+    physician = StaffFactory(clinic=clinic, role=Role.PHYSICIAN)
+    Membership.objects.filter(user=physician).update(credential="MD", npi="1234567893")
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    Membership.objects.filter(user=nurse).update(credential="RN")
+    billing = StaffFactory(clinic=clinic, role=Role.BILLING)
+    now = timezone.now()
+    patient = PatientFactory(clinic=clinic, evisit_consent_at=now - datetime.timedelta(days=30))
+    PatientVisit.objects.create(patient=patient, on=(now - datetime.timedelta(days=60)).date())
+    message = ClassificationFactory(
+        message__conversation=ConversationFactory(patient=patient), service_level="physician"
+    ).message
+    item = routing_services.route(message_id=message.pk)
+
+    def log(user, minutes):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.log_minutes(actor=user, item_id=item.pk, minutes=minutes)
+        return EVisit.objects.get(conversation=item.conversation)
+
+    return clinic, physician, nurse, billing, patient, item, log
+
+
+def test_twelve_physician_minutes_make_a_99422_candidate(clinic_day):
+    _, physician, _, _, _, _, log = clinic_day
+    evisit = log(physician, 12)
+    assert (evisit.status, evisit.code, evisit.minutes) == ("candidate", "99422", 12)
+    assert str(evisit.amount) == "31.00"
+    assert evisit.rendering_clinician == physician
+
+
+def test_nurse_time_alone_is_not_billable(clinic_day):
+    _, _, nurse, _, _, _, log = clinic_day
+    evisit = log(nurse, 30)
+    assert evisit.status == "not_billable"
+    assert evisit.reasons == ["rn_ma_time_only"]
+
+
+def test_without_consent_the_candidate_needs_consent_and_cannot_be_approved(clinic_day):
+    _, physician, _, billing, patient, _, log = clinic_day
+    patient.evisit_consent_at = None
+    patient.save()
+    evisit = log(physician, 8)
+    assert (evisit.status, evisit.needs_consent) == ("candidate", True)
+    assert services.approve(actor=billing, ids=[evisit.pk]) == 0
+
+
+def test_approve_export_once_and_audit(clinic_day):
+    _, physician, _, billing, patient, _, log = clinic_day
+    evisit = log(physician, 12)
+    assert services.approve(actor=billing, ids=[evisit.pk], reason="documented") == 1
+    export = services.export_approved(actor=billing, export_format="csv")
+    assert export.claims == 1
+    header, row = export.content.strip().splitlines()
+    assert header.startswith("mrn,patient,date_of_service,code,minutes")
+    assert patient.mrn in row
+    assert ",99422,12," in row
+    assert "1234567893" in row
+    assert services.export_approved(actor=billing, export_format="csv") is None
+    evisit.refresh_from_db()
+    assert (evisit.status, evisit.export) == ("exported", export)
+    actions = list(BillingAuditEvent.objects.values_list("action", "actor"))
+    assert actions == [("approved", billing.pk), ("exported", billing.pk)]
+
+
+def test_fhir_export_is_a_bundle_of_charge_items(clinic_day):
+    _, physician, _, billing, _, _, log = clinic_day
+    services.approve(actor=billing, ids=[log(physician, 25).pk])
+    bundle = json.loads(services.export_approved(actor=billing, export_format="fhir").content)
+    assert bundle["resourceType"] == "Bundle"
+    charge = bundle["entry"][0]["resource"]
+    assert charge["resourceType"] == "ChargeItem"
+    assert charge["code"]["coding"][0]["code"] == "99423"
+    assert charge["performer"][0]["actor"]["identifier"]["value"] == "1234567893"
+
+
+def test_a_visit_in_the_next_7_days_voids_an_approval(
+    clinic_day, django_capture_on_commit_callbacks
+):
+    _, physician, _, billing, patient, item, log = clinic_day
+    services.approve(actor=billing, ids=[log(physician, 12).pk])
+    PatientVisit.objects.create(
+        patient=patient, on=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.visit_changed(patient_id=patient.pk)
+    evisit = EVisit.objects.get(conversation=item.conversation)
+    assert evisit.status == "not_billable"
+    assert "visit_within_next_7_days" in evisit.reasons
+    assert BillingAuditEvent.objects.filter(action="voided", evisit=evisit).exists()
+
+
+def test_rejection_needs_a_reason_and_counts_as_missed_revenue(clinic_day):
+    from routing.exceptions import InvalidTarget
+
+    _, physician, _, billing, _, _, log = clinic_day
+    evisit = log(physician, 12)
+    with pytest.raises(InvalidTarget):
+        services.reject(actor=billing, ids=[evisit.pk], reason="")
+    assert services.reject(actor=billing, ids=[evisit.pk], reason="not a new problem") == 1
+    (row,) = selectors.revenue_report(user=billing)
+    assert (row["captured_count"], row["missed_count"], str(row["missed_amount"])) == (
+        0,
+        1,
+        "31.00",
+    )
+    assert row["missed_reasons"] == {"rejected": 1}
+
+
+@pytest.mark.parametrize("role", [Role.CLERICAL, Role.MA, Role.NURSE, Role.PHYSICIAN])
+def test_staff_other_than_billing_get_404_on_billing_pages_and_api(client, clinic_day, role):
+    clinic, physician, _, billing, _, _, log = clinic_day
+    evisit = log(physician, 12)
+    user = StaffFactory(clinic=clinic, role=role)
+    client.force_login(user)
+    for url in [
+        "/billing/",
+        "/billing/revenue",
+        f"/billing/evisits/{evisit.pk}/",
+        "/api/v1/billing/evisits",
+    ]:
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post("/billing/review", {"evisit": evisit.pk, "decision": "approve"}).status_code
+        == 404
+    )
+    assert client.post("/billing/export", {"format": "csv"}).status_code == 404
+    evisit.refresh_from_db()
+    assert evisit.status == "candidate"
+    client.force_login(billing)
+    assert client.get("/billing/").status_code == 200
+    assert client.get("/api/v1/billing/evisits").json()["results"][0]["code"] == "99422"
+
+
+def test_billing_of_another_clinic_sees_nothing(client, clinic_day):
+    _, physician, _, _, _, _, log = clinic_day
+    evisit = log(physician, 12)
+    outsider = StaffFactory(clinic=ClinicFactory(), role=Role.BILLING)
+    client.force_login(outsider)
+    assert client.get(f"/billing/evisits/{evisit.pk}/").status_code == 404
+    assert services.approve(actor=outsider, ids=[evisit.pk]) == 0
