@@ -3,11 +3,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import CURRENT_CLINIC_SESSION_KEY, memberships_for_user
+from accounts.models import Role
+from accounts.selectors import (
+    CURRENT_CLINIC_SESSION_KEY,
+    current_membership,
+    memberships_for_user,
+)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(user=request.user, session=request.session)
+    if membership is not None and membership.role == Role.BILLING:
+        return redirect("billing")
     return redirect("work")
 
 
@@ -23,4 +31,4 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
     if membership is None:
         raise Http404("clinic not found")
     request.session[CURRENT_CLINIC_SESSION_KEY] = membership.clinic_id
-    return redirect("work")
+    return redirect("home")

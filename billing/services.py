@@ -74,19 +74,22 @@ def log_minutes(
     item = access_work_item(user=actor, item_id=item_id)
     membership = _membership(user=actor, clinic_id=item.clinic_id)
     ended = timezone.now()
-    enqueue_recompute(item.conversation_id)
-    return TimeEntry.objects.create(
-        clinic_id=item.clinic_id,
-        conversation_id=item.conversation_id,
-        work_item=item,
-        user=actor,
-        role=membership.role,
-        credential=membership.credential,
-        source=source,
-        started_at=ended - datetime.timedelta(minutes=minutes),
-        ended_at=ended,
-        seconds=minutes * 60,
-    )
+    with transaction.atomic():
+        entry = TimeEntry.objects.create(
+            clinic_id=item.clinic_id,
+            conversation_id=item.conversation_id,
+            work_item=item,
+            user=actor,
+            role=membership.role,
+            credential=membership.credential,
+            source=source,
+            started_at=ended - datetime.timedelta(minutes=minutes),
+            ended_at=ended,
+            seconds=minutes * 60,
+        )
+        # After the entry exists: with no transaction around, on_commit runs at once.
+        enqueue_recompute(item.conversation_id)
+    return entry
 
 
 # --- e-visits ----------------------------------------------------------------------------

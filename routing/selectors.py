@@ -180,6 +180,8 @@ def access_work_item(*, user: User, item_id: int) -> WorkItem:
 def visible_queues(*, user: User, clinic: Clinic, role: str) -> list[Queue]:
     """The pools shown to a person: a physician sees the physician queues only (their own
     items are under My work); everyone else sees every clinical pool of the clinic."""
+    if role == Role.BILLING:
+        return []  # billing works e-visits, not patient queues
     queues = Queue.objects.filter(clinic=clinic, role__in=ROLE_HOME_QUEUE.values())
     if role == Role.PHYSICIAN:
         queues = queues.filter(role=Role.PHYSICIAN)
