@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
-from triage.features import CachedCharTfidf
+from triage.features import CachedCharTfidf, WordTfidf
 from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
 ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
@@ -61,10 +60,10 @@ def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
 
 
-def _word_tfidf() -> TfidfVectorizer:
-    return TfidfVectorizer(
-        ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode", max_df=0.9
-    )
+def _word_tfidf() -> WordTfidf:
+    # Same features as TfidfVectorizer(ngram_range=(1, 2), min_df=1, max_df=0.9,
+    # sublinear_tf=True, strip_accents="unicode"), with a faster transform.
+    return WordTfidf(ngram_range=(1, 2), min_df=1, max_df=0.9)
 
 
 def _char_tfidf(ngram_range: tuple[int, int] = (3, 5)) -> CachedCharTfidf:
