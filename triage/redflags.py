@@ -10,10 +10,13 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from triage.classifier import TriagePrediction
 from triage.labels import ACUITY_RANK, Acuity, ServiceLevel
 from triage.prefilter import LiteralIndex, build_literal_index, possible_patterns
+
+if TYPE_CHECKING:  # classifier -> cues -> this module: no import back at run time
+    from triage.classifier import TriagePrediction
 
 PHRASES_FILE = Path(__file__).with_name("redflags.toml")
 NEGATION_WINDOW_WORDS = 5
@@ -136,7 +139,7 @@ def red_flag_acuity(hits: list[RedFlagHit]) -> str | None:
     return min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)], default=None)
 
 
-def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> TriagePrediction:
+def apply_red_flags(prediction: "TriagePrediction", hits: list[RedFlagHit]) -> "TriagePrediction":
     """Raise acuity to the most acute red flag found; never lower it."""
     acuity = red_flag_acuity(hits)
     if acuity is None or ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:
