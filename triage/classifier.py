@@ -8,14 +8,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
-from triage.features import CachedCharTfidf
+from triage.cues import cue_features
+from triage.features import CachedCharTfidf, WordTfidf
 from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
 ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
@@ -61,10 +62,10 @@ def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
 
 
-def _word_tfidf() -> TfidfVectorizer:
-    return TfidfVectorizer(
-        ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode", max_df=0.9
-    )
+def _word_tfidf() -> WordTfidf:
+    # Same features as TfidfVectorizer(ngram_range=(1, 2), min_df=1, max_df=0.9,
+    # sublinear_tf=True, strip_accents="unicode"), with a faster transform.
+    return WordTfidf(ngram_range=(1, 2), min_df=1, max_df=0.9)
 
 
 def _char_tfidf(ngram_range: tuple[int, int] = (3, 5)) -> CachedCharTfidf:
@@ -87,6 +88,11 @@ class Variant:
     description: str
     featurizer: Callable[[], FeatureUnion]
     head: Callable[[], object]
+    # Cue columns (triage/cues.py) next to the text features, at this weight (0: none).
+    cues: float = 0.0
+    # Acuity from two binary heads (emergent vs the rest, urgent-or-above vs routine)
+    # instead of one multinomial head: each threshold then reads its own model.
+    binary_acuity: bool = False
 
 
 VARIANTS = {
@@ -114,8 +120,29 @@ VARIANTS = {
         lambda: FeatureUnion([("word", _word_tfidf())]),
         _logistic_regression,
     ),
+    # Tried for issue 4 and not kept (5-fold CV in docs/triage.md):
+    "tfidf-word-char-cues-logreg": Variant(
+        "tfidf-word-char-cues-logreg",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams + cue columns (time, onset, duration, "
+        "negation, question-only, chemotherapy flag), logistic regression",
+        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
+        _logistic_regression,
+        cues=1.0,
+    ),
+    "tfidf-word-char-binary-logreg": Variant(
+        "tfidf-word-char-binary-logreg",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams, acuity from two binary logistic "
+        "regressions (emergent vs rest, urgent-or-above vs routine)",
+        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
+        _logistic_regression,
+        binary_acuity=True,
+    ),
 }
 DEFAULT_VARIANT = "tfidf-word-char-logreg"
+
+
+def _as_input(row: LabeledMessage) -> TriageInput:
+    return TriageInput(subject=row.subject, body=row.body, on_chemotherapy=row.on_chemotherapy)
 
 
 @dataclass
@@ -135,35 +162,61 @@ class TriageModel:
     ) -> "TriageModel":
         spec = VARIANTS[variant]
         featurizer = spec.featurizer()
-        features = featurizer.fit_transform([message_text(r.subject, r.body) for r in rows])
+        items = [_as_input(r) for r in rows]
+        text_features = featurizer.fit_transform([message_text(i.subject, i.body) for i in items])
+        features = _with_cues(spec, text_features, items)
         targets = {
-            "acuity": [r.acuity for r in rows],
             "service_level": [r.service_level for r in rows],
             "evisit_candidate": [r.evisit_candidate for r in rows],
         }
+        if spec.binary_acuity:
+            targets["acuity_emergent"] = [r.acuity == Acuity.EMERGENT for r in rows]
+            targets["acuity_urgent_or_above"] = [r.acuity != Acuity.ROUTINE for r in rows]
+        else:
+            targets["acuity"] = [r.acuity for r in rows]
         heads = {name: spec.head().fit(features, y) for name, y in targets.items()}
         return cls(featurizer, heads, variant, thresholds or DecisionThresholds())
 
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
         """Per head, class probabilities in a fixed column order (ACUITY_CLASSES,
         SERVICE_LEVEL_CLASSES, and P(e-visit) as one column)."""
-        features = self.featurizer.transform([message_text(i.subject, i.body) for i in items])
+        spec = VARIANTS.get(self.variant)  # None: a stored model of a retired variant
+        text_features = self.featurizer.transform([message_text(i.subject, i.body) for i in items])
+        features = _with_cues(spec, text_features, items)
         out = {}
-        for name, order in (("acuity", ACUITY_CLASSES), ("service_level", SERVICE_LEVEL_CLASSES)):
-            head = self.heads[name]
-            raw = head.predict_proba(features)
-            columns = [list(head.classes_).index(c) for c in order]
-            out[name] = raw[:, columns]
-        evisit = self.heads["evisit_candidate"]
-        out["evisit_candidate"] = evisit.predict_proba(features)[
-            :, list(evisit.classes_).index(True)
-        ]
+        if "acuity" in self.heads:
+            out["acuity"] = _ordered(self.heads["acuity"], features, ACUITY_CLASSES)
+        else:
+            p_emergent = _p_true(self.heads["acuity_emergent"], features)
+            p_at_least = np.maximum(
+                _p_true(self.heads["acuity_urgent_or_above"], features), p_emergent
+            )
+            out["acuity"] = np.column_stack([p_emergent, p_at_least - p_emergent, 1.0 - p_at_least])
+        out["service_level"] = _ordered(
+            self.heads["service_level"], features, SERVICE_LEVEL_CLASSES
+        )
+        out["evisit_candidate"] = _p_true(self.heads["evisit_candidate"], features)
         return out
 
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
             return []
         return decide(self.probabilities(items), self.thresholds)
+
+
+def _with_cues(spec: Variant | None, text_features, items: Sequence[TriageInput]):
+    if spec is None or not spec.cues:
+        return text_features
+    return sp.hstack([text_features, cue_features(items, spec.cues)], format="csr")
+
+
+def _ordered(head, features, order: list) -> np.ndarray:
+    raw = head.predict_proba(features)
+    return raw[:, [list(head.classes_).index(c) for c in order]]
+
+
+def _p_true(head, features) -> np.ndarray:
+    return head.predict_proba(features)[:, list(head.classes_).index(True)]
 
 
 def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[TriagePrediction]:

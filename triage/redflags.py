@@ -10,9 +10,13 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from triage.classifier import TriagePrediction
 from triage.labels import ACUITY_RANK, Acuity, ServiceLevel
+from triage.prefilter import LiteralIndex, build_literal_index, possible_patterns
+
+if TYPE_CHECKING:  # classifier -> cues -> this module: no import back at run time
+    from triage.classifier import TriagePrediction
 
 PHRASES_FILE = Path(__file__).with_name("redflags.toml")
 NEGATION_WINDOW_WORDS = 5
@@ -41,6 +45,9 @@ class RedFlagRules:
     negation: re.Pattern
     history: re.Pattern
     on_chemotherapy: re.Pattern
+    # Which flag groups may match a text, from one literal scan (triage/prefilter.py);
+    # None: search every group (the reference path, same results).
+    prefilter: LiteralIndex | None = None
 
 
 def _alternation(patterns: list[str]) -> re.Pattern:
@@ -66,11 +73,14 @@ def load_rules(path: Path = PHRASES_FILE) -> RedFlagRules:
         negation=_alternation(cues["negation"]),
         history=_alternation(cues["history"]),
         on_chemotherapy=_alternation(cues["on_chemotherapy"]),
+        prefilter=build_literal_index(g for f in flags for g in f.groups),
     )
 
 
 def normalize(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    if text.isascii():
+        return text  # nothing to decompose
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -96,8 +106,14 @@ def find_red_flags(
     rules = rules or load_rules()
     text = normalize(f"{subject}\n{body}" if subject else body)
     # Cheap necessary condition first: every group must match somewhere in the text.
-    # Most messages match no flag and leave here after one scan per flag.
-    candidates = [f for f in rules.flags if all(g.search(text) for g in f.groups)]
+    # Most messages match no flag and leave here after one literal scan.
+    possible = None if rules.prefilter is None else possible_patterns(rules.prefilter, text)
+    candidates = [
+        f
+        for f in rules.flags
+        if (possible is None or possible.issuperset(f.groups))
+        and all(g.search(text) for g in f.groups)
+    ]
     if not candidates:
         return []
     sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
@@ -123,7 +139,7 @@ def red_flag_acuity(hits: list[RedFlagHit]) -> str | None:
     return min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)], default=None)
 
 
-def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> TriagePrediction:
+def apply_red_flags(prediction: "TriagePrediction", hits: list[RedFlagHit]) -> "TriagePrediction":
     """Raise acuity to the most acute red flag found; never lower it."""
     acuity = red_flag_acuity(hits)
     if acuity is None or ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:

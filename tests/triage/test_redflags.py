@@ -1,9 +1,13 @@
 """Each red flag with a present, a negated, a past-history and a Spanish example."""
 
+from dataclasses import replace
+
 import pytest
+from django.conf import settings
 
 from triage.classifier import TriagePrediction
-from triage.redflags import apply_red_flags, find_red_flags
+from triage.corpus import load_corpus
+from triage.redflags import apply_red_flags, find_red_flags, load_rules
 
 
 def flags(body: str, *, subject: str = "", on_chemotherapy: bool = False) -> set[str]:
@@ -129,3 +133,15 @@ def test_red_flags_never_lower_acuity():
     hits = find_red_flags(subject="", body="my last Keppra pill is tonight")
     assert {h.acuity for h in hits} == {"urgent"}
     assert apply_red_flags(_prediction("emergent", "nurse"), hits).acuity == "emergent"
+
+
+def test_literal_prefilter_gives_the_same_hits_as_searching_every_group_on_the_corpus():
+    rules = load_rules()
+    reference = replace(rules, prefilter=None)  # every group searched on every message
+    rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
+    for row in rows:
+        for on_chemotherapy in {row.on_chemotherapy, True}:
+            kwargs = {"subject": row.subject, "body": row.body, "on_chemotherapy": on_chemotherapy}
+            assert find_red_flags(**kwargs, rules=rules) == find_red_flags(
+                **kwargs, rules=reference
+            ), row.id
