@@ -3,7 +3,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.models import TimeEntry
 from billing.selectors import evisits_for_billing
+from billing.services import log_minutes
 
 
 class EVisitListApi(APIView):
@@ -25,3 +27,25 @@ class EVisitListApi(APIView):
     def get(self, request: Request) -> Response:
         items = evisits_for_billing(user=request.user, status=request.query_params.get("status"))
         return Response({"results": self.OutputSerializer(items[:500], many=True).data})
+
+
+class TimeEntryCreateApi(APIView):
+    """POST /api/v1/work-items/<id>/time {"minutes": 12}: clinician time from another
+    system (dictation, EHR timer). Same rules as the staff screen's manual minutes."""
+
+    class InputSerializer(serializers.Serializer):
+        minutes = serializers.IntegerField(min_value=1, max_value=240)
+
+    def post(self, request: Request, item_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = log_minutes(
+            actor=request.user,
+            item_id=item_id,
+            minutes=data.validated_data["minutes"],
+            source=TimeEntry.Source.API,
+        )
+        return Response(
+            {"id": entry.pk, "conversation": entry.conversation_id, "seconds": entry.seconds},
+            status=201,
+        )

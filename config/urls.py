@@ -4,7 +4,7 @@ from django.urls import path
 
 from accounts.views import home, switch_clinic
 from billing import views as billing_views
-from billing.api import EVisitListApi
+from billing.api import EVisitListApi, TimeEntryCreateApi
 from routing import views as work_views
 from routing.api.views import WorkItemListApi
 from triage.api.views import ReceiveMessageApi
@@ -13,6 +13,11 @@ api_v1 = [
     path("api/v1/messages", ReceiveMessageApi.as_view(), name="api-messages"),
     path("api/v1/work-items", WorkItemListApi.as_view(), name="api-work-items"),
     path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
+    path(
+        "api/v1/work-items/<int:item_id>/time",
+        TimeEntryCreateApi.as_view(),
+        name="api-work-item-time",
+    ),
 ]
 
 urlpatterns = [

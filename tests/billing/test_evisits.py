@@ -159,3 +159,25 @@ def test_billing_of_another_clinic_sees_nothing(client, clinic_day):
     client.force_login(outsider)
     assert client.get(f"/billing/evisits/{evisit.pk}/").status_code == 404
     assert services.approve(actor=outsider, ids=[evisit.pk]) == 0
+
+
+def test_time_can_be_logged_through_the_api(
+    client_for, clinic_day, django_capture_on_commit_callbacks
+):
+    _, physician, _, _, _, item, _ = clinic_day
+    api = client_for(physician)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/work-items/{item.pk}/time", {"minutes": 21}, format="json")
+    assert response.status_code == 201, response.content
+    assert EVisit.objects.get(conversation=item.conversation).code == "99423"
+    assert (
+        api.post(f"/api/v1/work-items/{item.pk}/time", {"minutes": 0}, format="json").status_code
+        == 400
+    )
+    outsider = client_for(StaffFactory(clinic=ClinicFactory()))
+    assert (
+        outsider.post(
+            f"/api/v1/work-items/{item.pk}/time", {"minutes": 5}, format="json"
+        ).status_code
+        == 404
+    )
