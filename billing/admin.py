@@ -9,6 +9,7 @@ from billing.models import (
     PatientVisit,
     TimeEntry,
 )
+from config.admin import ReadOnlyAdmin
 
 
 @admin.register(TimeEntry)
@@ -34,29 +35,18 @@ class PatientVisitAdmin(admin.ModelAdmin):
         services.visit_changed(patient_id=obj.patient_id)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(EVisit)
-class EVisitAdmin(ReadOnly):
+class EVisitAdmin(ReadOnlyAdmin):
     list_display = ("conversation", "clinic", "status", "code", "minutes", "amount")
     list_filter = ("status", "code", "clinic")
 
 
 @admin.register(ClaimExport)
-class ClaimExportAdmin(ReadOnly):
+class ClaimExportAdmin(ReadOnlyAdmin):
     list_display = ("id", "format", "claims", "total", "created_by", "created_at")
 
 
 @admin.register(BillingAuditEvent)
-class BillingAuditEventAdmin(ReadOnly):
+class BillingAuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "action", "actor", "evisit", "export", "detail")
     list_filter = ("action",)

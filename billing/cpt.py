@@ -42,6 +42,10 @@ _CODE_BANDS: dict[str, tuple[tuple[int, str], ...]] = {
     NON_PHYSICIAN_FAMILY: ((21, "98972"), (11, "98971"), (5, "98970")),
 }
 
+ALL_CODES: tuple[str, ...] = tuple(
+    sorted(code for bands in _CODE_BANDS.values() for _, code in bands)
+)
+
 _FAMILY_LABEL = {
     PHYSICIAN_FAMILY: "physician/QHP (99421-99423)",
     NON_PHYSICIAN_FAMILY: "non-physician QHP (98970-98972)",

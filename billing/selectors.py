@@ -2,13 +2,18 @@
 e-visits; everyone else gets 404 (never a hint that the page exists)."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
-from billing.models import EVisit, FeeSchedule
+from billing.models import ClaimExport, EVisit, FeeSchedule, TimeEntry
+
+# The list's default filter: what the billing team has to look at.
+TO_REVIEW = "to_review"
+TO_REVIEW_STATUSES = (EVisit.Status.READY, EVisit.Status.CANDIDATE)
 
 
 def billing_clinics(*, user: User) -> QuerySet[Clinic]:
@@ -34,7 +39,9 @@ def evisits_for_billing(
     date_to: datetime.date | None = None,
 ) -> QuerySet[EVisit]:
     items = EVisit.objects.filter(clinic__in=require_billing(user=user))
-    if status:
+    if status == TO_REVIEW:
+        items = items.filter(status__in=TO_REVIEW_STATUSES)
+    elif status and status != "all":
         items = items.filter(status=status)
     if clinic_id:
         items = items.filter(clinic_id=clinic_id)
@@ -73,13 +80,52 @@ def fee_for(*, code: str, on: datetime.date | None, payer: str = "") -> Decimal 
     return None
 
 
-def rendering_npi(*, evisit: EVisit) -> str:
-    if evisit.rendering_clinician_id is None:
-        return ""
-    membership = Membership.objects.filter(
-        user_id=evisit.rendering_clinician_id, clinic_id=evisit.clinic_id
-    ).first()
-    return membership.npi if membership else ""
+def evisit_totals(*, evisits: QuerySet[EVisit]) -> dict:
+    totals = evisits.aggregate(count=Count("id"), amount=Sum("amount"))
+    return {"count": totals["count"], "amount": totals["amount"] or Decimal(0)}
+
+
+def recent_exports(*, clinics: QuerySet[Clinic], limit: int = 10) -> QuerySet[ClaimExport]:
+    return (
+        ClaimExport.objects.filter(evisits__clinic__in=clinics)
+        .distinct()
+        .select_related("created_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def rendering_npis(*, evisits: list[EVisit]) -> dict[int, str]:
+    """NPI of each e-visit's rendering clinician in its clinic, in one query."""
+    clinicians = {e.rendering_clinician_id for e in evisits if e.rendering_clinician_id}
+    npis = {
+        (m.user_id, m.clinic_id): m.npi
+        for m in Membership.objects.filter(user_id__in=clinicians).only(
+            "user_id", "clinic_id", "npi"
+        )
+    }
+    return {e.pk: npis.get((e.rendering_clinician_id, e.clinic_id), "") for e in evisits}
+
+
+@dataclass(frozen=True)
+class ConversationTime:
+    entries: list[TimeEntry]
+    running_timer: TimeEntry | None  # the viewer's own, if one runs
+    total_minutes: float
+
+
+def conversation_time(*, conversation_id: int, user: User) -> ConversationTime:
+    entries = list(
+        TimeEntry.objects.filter(conversation_id=conversation_id)
+        .select_related("user")
+        .order_by("started_at", "id")
+    )
+    return ConversationTime(
+        entries=entries,
+        running_timer=next(
+            (e for e in entries if e.user_id == user.pk and e.ended_at is None), None
+        ),
+        total_minutes=round(sum(e.seconds for e in entries) / 60, 1),
+    )
 
 
 MISSED_STATUSES = (EVisit.Status.NOT_BILLABLE, EVisit.Status.REJECTED, EVisit.Status.CANDIDATE)

@@ -293,7 +293,8 @@ def export_approved(*, actor: User, export_format: str) -> ClaimExport | None:
             total=sum((e.amount or Decimal(0)) for e in evisits),
             content="",
         )
-        rows = [_claim_row(e) for e in evisits]
+        npis = selectors.rendering_npis(evisits=evisits)
+        rows = [_claim_row(e, npi=npis[e.pk]) for e in evisits]
         export.content = (
             _csv(rows) if export_format == ClaimExport.Format.CSV else _fhir(rows, export)
         )
@@ -310,7 +311,7 @@ def export_approved(*, actor: User, export_format: str) -> ClaimExport | None:
         return export
 
 
-def _claim_row(evisit: EVisit) -> dict:
+def _claim_row(evisit: EVisit, *, npi: str) -> dict:
     patient = evisit.conversation.patient
     clinician = evisit.rendering_clinician
     return {
@@ -323,7 +324,7 @@ def _claim_row(evisit: EVisit) -> dict:
         "rendering_provider": clinician.get_full_name() or clinician.get_username()
         if clinician
         else "",
-        "rendering_provider_npi": selectors.rendering_npi(evisit=evisit),
+        "rendering_provider_npi": npi,
         "clinic": evisit.clinic.name,
         "amount": f"{evisit.amount:.2f}" if evisit.amount is not None else "",
     }

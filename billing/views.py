@@ -2,11 +2,9 @@
 
 import datetime
 import json
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -28,7 +26,7 @@ def _date(value: str | None) -> datetime.date | None:
 def evisit_list(request: HttpRequest) -> HttpResponse:
     clinics = selectors.require_billing(user=request.user)
     filters = {
-        "status": request.GET.get("status", "ready_or_candidate"),
+        "status": request.GET.get("status", selectors.TO_REVIEW),
         "clinic": request.GET.get("clinic", ""),
         "code": request.GET.get("code", ""),
         "date_from": request.GET.get("from", ""),
@@ -36,27 +34,20 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
     }
     items = selectors.evisits_for_billing(
         user=request.user,
-        status=None
-        if filters["status"] in ("", "all", "ready_or_candidate")
-        else filters["status"],
+        status=filters["status"],
         clinic_id=int(filters["clinic"]) if filters["clinic"].isdigit() else None,
         code=filters["code"] or None,
         date_from=_date(filters["date_from"]),
         date_to=_date(filters["date_to"]),
     )
-    if filters["status"] == "ready_or_candidate":
-        items = items.filter(status__in=[EVisit.Status.READY, EVisit.Status.CANDIDATE])
-    totals = items.aggregate(count=Count("id"), amount=Sum("amount"))
     context = {
         "items": items[:500],
-        "totals": {"count": totals["count"], "amount": totals["amount"] or Decimal(0)},
+        "totals": selectors.evisit_totals(evisits=items),
         "filters": filters,
         "clinics": clinics,
         "statuses": EVisit.Status.choices,
-        "codes": ["99421", "99422", "99423", "98970", "98971", "98972"],
-        "exports": ClaimExport.objects.filter(evisits__clinic__in=clinics)
-        .distinct()
-        .order_by("-created_at")[:10],
+        "codes": cpt.ALL_CODES,
+        "exports": selectors.recent_exports(clinics=clinics),
         "reason_text": cpt.REASON_TEXT,
     }
     return render(request, "billing/list.html", context)

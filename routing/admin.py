@@ -3,6 +3,7 @@ written to Django's admin log (who, when, what) and rules also keep `updated_by`
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -81,19 +82,6 @@ class OnCallShiftAdmin(admin.ModelAdmin):
 class AutoReplyTemplateAdmin(admin.ModelAdmin):
     list_display = ("clinic", "name", "language")
     list_filter = ("clinic", "name")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit and work records: looked at, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WorkItem)

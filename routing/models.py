@@ -72,6 +72,14 @@ class WorkItem(TimeStampedModel):
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
 
+    def hold_for(self, person, at) -> None:
+        """Held by one person (claimed or assigned); the caller saves."""
+        self.status, self.claimed_by, self.claimed_at = self.Status.CLAIMED, person, at
+
+    def release(self) -> None:
+        """Back to the pool, held by nobody; the caller saves."""
+        self.status, self.claimed_by, self.claimed_at = self.Status.OPEN, None, None
+
     class Meta:
         constraints = [
             # One open item per conversation: this is what makes route() safe to run twice.

@@ -26,12 +26,12 @@ moved to a less trained role than the one the classifier routed it to.
 
 import datetime
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.labels import ACUITY_RANK, Acuity, ServiceLevel
+from triage.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
+from triage.redflags import normalize as normalize_text
 
 CONDITION_KEYS = frozenset(
     {
@@ -50,7 +50,7 @@ ACTION_KEYS = frozenset({"queue", "raise_acuity", "assign_to", "notify", "auto_r
 PATIENT_FLAGS = frozenset({"on_chemotherapy"})
 CONFIDENCE_LABELS = frozenset({"acuity", "service_level", "evisit"})
 # How trained a queue's role is; non-clinical roles rank with clerical.
-ROLE_RANK = {"clerical": 0, "billing": 0, "admin": 0, "ma": 1, "nurse": 2, "physician": 3}
+ROLE_RANK = {**{str(k): v for k, v in SERVICE_LEVEL_RANK.items()}, "billing": 0, "admin": 0}
 LEAST_ROLE_FOR_EMERGENT = ServiceLevel.NURSE
 
 
@@ -101,11 +101,6 @@ class RoutingDecision:
     @property
     def reason(self) -> str:
         return "; ".join(self.reasons)
-
-
-def normalize_text(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _as_list(value: Any) -> list:

@@ -207,12 +207,8 @@ def _reopen(*, item, message, queue, decision, due_at, record) -> None:
     from_queue = item.queue
     item.message = message
     item.queue = queue
-    item.status, item.claimed_by, item.claimed_at, item.closed_at = (
-        WorkItem.Status.OPEN,
-        None,
-        None,
-        None,
-    )
+    item.release()
+    item.closed_at = None
     item.acuity, item.acuity_rank = decision.acuity, ACUITY_RANK[Acuity(decision.acuity)]
     item.service_level = decision.role
     item.due_at, item.breached_at, item.escalation_level = due_at, None, 0
@@ -241,7 +237,7 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     item.due_at = min(item.due_at, due_at)
     if item.status == WorkItem.Status.RESPONDED:
         # The patient wrote back after our answer: the item is open work again.
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.release()
         kind = WorkEvent.Kind.REOPENED
         reason = f"patient replied after the answer; {reason}"
     from_queue, from_user = item.queue, item.claimed_by
@@ -251,7 +247,7 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     if needs_higher_role:
         item.service_level = decision.role
         item.queue = default_queue(clinic=item.clinic, role=decision.role)
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.release()
         reason += f"; needs {decision.role}"
         kind = WorkEvent.Kind.REASSIGNED
     item.routing_reason = reason[:500]
@@ -276,11 +272,7 @@ def _assign_by_rule(*, item: WorkItem, decision: rules.RoutingDecision) -> None:
         user_id=decision.assignee_id, clinic=item.clinic, at=timezone.now()
     )
     if person is not None:
-        item.status, item.claimed_by, item.claimed_at = (
-            WorkItem.Status.CLAIMED,
-            person,
-            timezone.now(),
-        )
+        item.hold_for(person, timezone.now())
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
     WorkEvent.objects.create(
         work_item=item,
@@ -442,7 +434,7 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
         if item is None:
             return None
         now = timezone.now()
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.CLAIMED, actor, now
+        item.hold_for(actor, now)
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
         _event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue, reason="next item")
         return item
@@ -454,7 +446,7 @@ def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
         if item.status != WorkItem.Status.CLAIMED:
             raise InvalidTransition("Only a claimed item can be returned to its queue.")
         from_user = item.claimed_by
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.release()
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
         _event(
             item,
@@ -516,13 +508,9 @@ def reassign(
             raise InvalidTarget("An emergent item stays with a nurse or physician.")
         item.queue, item.service_level = queue, queue.role
         if person is not None:
-            item.status, item.claimed_by, item.claimed_at = (
-                WorkItem.Status.CLAIMED,
-                person,
-                timezone.now(),
-            )
+            item.hold_for(person, timezone.now())
         else:
-            item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+            item.release()
         item.routing_reason = f"reassigned by {actor.get_username()}: {reason}"[:500]
         item.save()
         _event(
@@ -563,7 +551,7 @@ def _escalate_locked(*, item: WorkItem, actor: User | None, reason: str) -> Work
     role = NEXT_ROLE_UP[ServiceLevel(item.service_level)]
     if role != item.service_level:
         item.queue, item.service_level = default_queue(clinic=item.clinic, role=role), role
-        item.status, item.claimed_by, item.claimed_at = WorkItem.Status.OPEN, None, None
+        item.release()
     item.escalation_level += 1
     item.routing_reason = f"escalated to {role}: {reason}"[:500]
     item.save()
@@ -646,9 +634,10 @@ def apply_coverage(*, now: datetime.datetime | None = None) -> int:
             person, reason = resolve_person(user_id=from_user.pk, clinic=item.clinic, at=now)
             if person == from_user:
                 continue  # back already
-            item.claimed_by = person
-            item.status = WorkItem.Status.CLAIMED if person else WorkItem.Status.OPEN
-            item.claimed_at = now if person else None
+            if person is not None:
+                item.hold_for(person, now)
+            else:
+                item.release()
             item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
             _event(
                 item,

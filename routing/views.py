@@ -1,7 +1,6 @@
 """Staff screens: the queues and one work item. Thin: reads come from selectors, every
 change goes through routing.services / billing.services."""
 
-import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -12,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import current_membership
+from billing import selectors as billing_selectors
 from billing import services as billing_services
-from billing.models import TimeEntry
 from config.errors import DomainError
 from routing import selectors, services
 from triage.models import Classification, Message
@@ -112,45 +111,29 @@ def work_counts(request: HttpRequest) -> HttpResponse:
     return render(request, "routing/_counts.html", context)
 
 
-def _age(birth_date: datetime.date | None) -> int | None:
-    if birth_date is None:
-        return None
-    today = timezone.localdate()
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
-
-
 @login_required
 @require_GET
 def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.access_work_item(user=request.user, item_id=item_id)
-    membership = current_membership(user=request.user, session=request.session)
     timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
     queues, people = selectors.reassign_targets(clinic=item.clinic)
-    entries = list(
-        TimeEntry.objects.filter(conversation_id=item.conversation_id).select_related("user")
+    time_spent = billing_selectors.conversation_time(
+        conversation_id=item.conversation_id, user=request.user
     )
     context = {
         "item": item,
         "patient": item.conversation.patient,
-        "age": _age(item.conversation.patient.birth_date),
+        "age": item.conversation.patient.age_on(timezone.localdate()),
         "thread": [_thread_entry(m) for m in selectors.conversation_thread(item=item)],
         "classification": classification,
         "events": selectors.item_events(item=item),
         "reassign_queues": queues,
         "reassign_people": people,
         "roles": ["clerical", "ma", "nurse", "physician"],
-        "time_entries": entries,
-        "my_timer": next(
-            (e for e in entries if e.user_id == request.user.pk and e.ended_at is None), None
-        ),
-        "total_minutes": round(sum(e.seconds for e in entries) / 60, 1),
-        "is_mine": item.claimed_by_id == request.user.pk,
-        "membership": membership,
+        "time_entries": time_spent.entries,
+        "my_timer": time_spent.running_timer,
+        "total_minutes": time_spent.total_minutes,
         "now": timezone.now(),
     }
     return render(request, "routing/work_item.html", context)

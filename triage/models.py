@@ -22,6 +22,12 @@ class Patient(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name or 'Patient'} ({self.mrn})"
 
+    def age_on(self, day) -> int | None:
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
 
 class Conversation(TimeStampedModel):
     """A thread: e-visit time and work items are per conversation, not per message."""
