@@ -16,7 +16,7 @@ from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
 from triage.cues import cue_features
-from triage.features import CachedCharTfidf, WordTfidf
+from triage.features import CachedCharTfidf, LinearTextScorer, WordTfidf
 from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
 ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
@@ -180,23 +180,51 @@ class TriageModel:
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
         """Per head, class probabilities in a fixed column order (ACUITY_CLASSES,
         SERVICE_LEVEL_CLASSES, and P(e-visit) as one column)."""
-        spec = VARIANTS.get(self.variant)  # None: a stored model of a retired variant
-        text_features = self.featurizer.transform([message_text(i.subject, i.body) for i in items])
-        features = _with_cues(spec, text_features, items)
+        texts = [message_text(i.subject, i.body) for i in items]
+        scorer = self._linear_scorer()
+        if scorer is not None:
+            raw = scorer.probabilities(texts)
+        else:
+            spec = VARIANTS.get(self.variant)  # None: a stored model of a retired variant
+            features = _with_cues(spec, self.featurizer.transform(texts), items)
+            raw = {name: head.predict_proba(features) for name, head in self.heads.items()}
         out = {}
         if "acuity" in self.heads:
-            out["acuity"] = _ordered(self.heads["acuity"], features, ACUITY_CLASSES)
+            out["acuity"] = _ordered(self.heads["acuity"], raw["acuity"], ACUITY_CLASSES)
         else:
-            p_emergent = _p_true(self.heads["acuity_emergent"], features)
+            p_emergent = _p_true(self.heads["acuity_emergent"], raw["acuity_emergent"])
             p_at_least = np.maximum(
-                _p_true(self.heads["acuity_urgent_or_above"], features), p_emergent
+                _p_true(self.heads["acuity_urgent_or_above"], raw["acuity_urgent_or_above"]),
+                p_emergent,
             )
             out["acuity"] = np.column_stack([p_emergent, p_at_least - p_emergent, 1.0 - p_at_least])
         out["service_level"] = _ordered(
-            self.heads["service_level"], features, SERVICE_LEVEL_CLASSES
+            self.heads["service_level"], raw["service_level"], SERVICE_LEVEL_CLASSES
         )
-        out["evisit_candidate"] = _p_true(self.heads["evisit_candidate"], features)
+        out["evisit_candidate"] = _p_true(self.heads["evisit_candidate"], raw["evisit_candidate"])
         return out
+
+    def _linear_scorer(self) -> LinearTextScorer | None:
+        """The one-pass scorer when this model's shape allows it (word + char TF-IDF,
+        logistic-regression heads, no cue columns); built once per process."""
+        if "_scorer" not in self.__dict__:
+            spec = VARIANTS.get(self.variant)
+            parts = [t for _, t in getattr(self.featurizer, "transformer_list", [])]
+            fits = (
+                spec is not None
+                and not spec.cues
+                and len(parts) == 2
+                and isinstance(parts[0], WordTfidf)
+                and isinstance(parts[1], CachedCharTfidf)
+                and all(isinstance(h, LogisticRegression) for h in self.heads.values())
+            )
+            self.__dict__["_scorer"] = LinearTextScorer(*parts, self.heads) if fits else None
+        return self.__dict__["_scorer"]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_scorer", None)  # rebuilt per process from the fitted parts
+        return state
 
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
@@ -210,13 +238,12 @@ def _with_cues(spec: Variant | None, text_features, items: Sequence[TriageInput]
     return sp.hstack([text_features, cue_features(items, spec.cues)], format="csr")
 
 
-def _ordered(head, features, order: list) -> np.ndarray:
-    raw = head.predict_proba(features)
+def _ordered(head, raw: np.ndarray, order: list) -> np.ndarray:
     return raw[:, [list(head.classes_).index(c) for c in order]]
 
 
-def _p_true(head, features) -> np.ndarray:
-    return head.predict_proba(features)[:, list(head.classes_).index(True)]
+def _p_true(head, raw: np.ndarray) -> np.ndarray:
+    return raw[:, list(head.classes_).index(True)]
 
 
 def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[TriagePrediction]:
@@ -240,12 +267,16 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
     level_conf = level_p[np.arange(n), top]
     acuity_unsure = acuity_conf < t.review
 
+    # Python lists: indexing numpy arrays one element at a time costs more than the rest.
+    acuity_index, top, routing_index = acuity_index.tolist(), top.tolist(), routing_index.tolist()
+    acuity_conf, level_conf, evisit_p = acuity_conf.tolist(), level_conf.tolist(), evisit_p.tolist()
+    unsure, acuity_unsure = unsure.tolist(), acuity_unsure.tolist()
     predictions = []
     for i in range(n):
         acuity = ACUITY_CLASSES[acuity_index[i]]
         level = SERVICE_LEVEL_CLASSES[top[i]]
         routing_level = SERVICE_LEVEL_CLASSES[routing_index[i]]
-        evisit = bool(evisit_p[i] >= t.evisit)
+        evisit = evisit_p[i] >= t.evisit
         if acuity == Acuity.EMERGENT:
             # labels.md: emergent goes to a triage nurse and is never an e-visit.
             level, routing_level, evisit = ServiceLevel.NURSE.value, ServiceLevel.NURSE.value, False
@@ -256,10 +287,10 @@ def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[
                 acuity=acuity,
                 service_level=level,
                 evisit_candidate=evisit,
-                acuity_confidence=float(acuity_conf[i]),
-                service_level_confidence=float(level_conf[i]),
-                evisit_confidence=float(evisit_p[i] if evisit else 1.0 - evisit_p[i]),
-                needs_review=bool(unsure[i] or acuity_unsure[i]),
+                acuity_confidence=acuity_conf[i],
+                service_level_confidence=level_conf[i],
+                evisit_confidence=evisit_p[i] if evisit else 1.0 - evisit_p[i],
+                needs_review=unsure[i] or acuity_unsure[i],
                 routing_service_level=routing_level,
             )
         )

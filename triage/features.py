@@ -155,3 +155,91 @@ class WordTfidf(BaseEstimator, TransformerMixin):
             indices.extend([i for i in found if i is not None])
             indptr.append(len(indices))
         return _sublinear_tfidf(indices, indptr, self.idf_)
+
+
+class LinearTextScorer:
+    """Word and character TF-IDF and every logistic-regression head in one pass, for a
+    trained model whose featurizer is [WordTfidf, CachedCharTfidf].
+
+    The same numbers as FeatureUnion.transform followed by each head's predict_proba
+    (tested), with less work per message: the text is lowered and stripped of accents
+    once, both n-gram sets go into one sparse matrix that is sorted once, and all heads
+    are scored by one sparse-dense product. Nothing of scikit-learn's per-call input
+    checking runs, which is most of the time of a single message.
+    """
+
+    def __init__(self, word: WordTfidf, char: CachedCharTfidf, heads: dict[str, object]):
+        self.word_vocabulary = word.vectorizer_.vocabulary_
+        self.word_ngrams = word.ngram_range
+        self.tokenize = re.compile(word.vectorizer_.token_pattern).findall
+        self.char = char
+        self.word_width = len(word.idf_)
+        self.idf = np.concatenate([word.idf_, char.idf_])
+        columns, self.head_columns, self.binary = [], {}, {}
+        for name, head in heads.items():
+            coef = np.asarray(head.coef_)
+            start = sum(c.shape[1] for c, _ in columns)
+            columns.append((coef.T, np.asarray(head.intercept_)))
+            self.head_columns[name] = slice(start, start + coef.shape[0])
+            self.binary[name] = coef.shape[0] == 1
+        self.weights = np.ascontiguousarray(np.hstack([c for c, _ in columns]))
+        self.intercepts = np.concatenate([b for _, b in columns])
+        self.classes = {name: list(head.classes_) for name, head in heads.items()}
+        self._char_cache: dict[str, array] = {}
+
+    def _char_indices(self, word: str) -> array:
+        found = array("q", (i + self.word_width for i in self.char._word_indices(word)))
+        if len(self._char_cache) < WORD_CACHE_LIMIT:
+            self._char_cache[word] = found
+        return found
+
+    def features(self, texts) -> sp.csr_matrix:
+        min_n, max_n = self.word_ngrams
+        lookup = self.word_vocabulary.get
+        tokenize = self.tokenize
+        cached = self._char_cache.get
+        indptr, indices = [0], array("q")
+        for text in texts:
+            lowered = strip_accents_unicode(text.lower())
+            tokens = tokenize(lowered)
+            found = [lookup(t) for t in tokens] if min_n == 1 else []
+            for n in range(max(2, min_n), max_n + 1):
+                found += [lookup(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
+            indices.extend([i for i in found if i is not None])
+            for word in lowered.split():
+                chars = cached(word)
+                indices.extend(chars if chars is not None else self._char_indices(word))
+            indptr.append(len(indices))
+        rows = len(indptr) - 1
+        matrix = sp.csr_matrix(
+            (np.ones(len(indices)), np.frombuffer(indices, dtype=np.int64), indptr),
+            shape=(rows, len(self.idf)),
+        )
+        matrix.sum_duplicates()
+        data = matrix.data
+        np.log(data, out=data)
+        data += 1.0
+        data *= self.idf[matrix.indices]
+        # Each block (words, characters) is l2-normalized on its own, as FeatureUnion
+        # of two TfidfVectorizers does.
+        block = np.repeat(np.arange(rows) * 2, np.diff(matrix.indptr))
+        block += matrix.indices >= self.word_width
+        norms = np.sqrt(np.bincount(block, weights=data * data, minlength=rows * 2))
+        data /= norms[block]
+        return matrix
+
+    def probabilities(self, texts) -> dict[str, np.ndarray]:
+        """Per head, predict_proba's columns in the head's classes_ order."""
+        scores = self.features(texts) @ self.weights
+        scores += self.intercepts
+        out = {}
+        for name, columns in self.head_columns.items():
+            s = scores[:, columns]
+            if self.binary[name]:
+                p = 1.0 / (1.0 + np.exp(-s[:, 0]))
+                out[name] = np.column_stack([1.0 - p, p])
+            else:
+                s = s - s.max(axis=1, keepdims=True)
+                np.exp(s, out=s)
+                out[name] = s / s.sum(axis=1, keepdims=True)
+        return out

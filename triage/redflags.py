@@ -7,7 +7,7 @@ code branches). A red flag can only raise acuity; it never lowers anything.
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +48,8 @@ class RedFlagRules:
     # Which flag groups may match a text, from one literal scan (triage/prefilter.py);
     # None: search every group (the reference path, same results).
     prefilter: LiteralIndex | None = None
+    # pattern -> positions in `flags` of the flags that use it
+    flags_using: dict[re.Pattern, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _alternation(patterns: list[str]) -> re.Pattern:
@@ -74,6 +76,11 @@ def load_rules(path: Path = PHRASES_FILE) -> RedFlagRules:
         history=_alternation(cues["history"]),
         on_chemotherapy=_alternation(cues["on_chemotherapy"]),
         prefilter=build_literal_index(g for f in flags for g in f.groups),
+        flags_using={
+            group: tuple(i for i, f in enumerate(flags) if group in f.groups)
+            for flag in flags
+            for group in flag.groups
+        },
     )
 
 
@@ -89,7 +96,9 @@ def _current_matches(pattern: re.Pattern, sentences: list[str], rules: RedFlagRu
     """Matches that are neither negated nor past history."""
     found = []
     for sentence in sentences:
-        if rules.history.search(sentence):
+        # The phrase first: the history and negation cues are long alternations, and
+        # most sentences of a flagged message do not hold the phrase at all.
+        if not pattern.search(sentence) or rules.history.search(sentence):
             continue
         for clause in _CLAUSE_SPLIT.split(sentence):
             for match in pattern.finditer(clause):
@@ -107,13 +116,17 @@ def find_red_flags(
     text = normalize(f"{subject}\n{body}" if subject else body)
     # Cheap necessary condition first: every group must match somewhere in the text.
     # Most messages match no flag and leave here after one literal scan.
-    possible = None if rules.prefilter is None else possible_patterns(rules.prefilter, text)
-    candidates = [
-        f
-        for f in rules.flags
-        if (possible is None or possible.issuperset(f.groups))
-        and all(g.search(text) for g in f.groups)
-    ]
+    if rules.prefilter is None:
+        flags = rules.flags
+    else:
+        possible = possible_patterns(rules.prefilter, text)
+        if not possible:
+            return []
+        positions = sorted({i for p in possible for i in rules.flags_using[p]})
+        flags = [
+            f for f in map(rules.flags.__getitem__, positions) if possible.issuperset(f.groups)
+        ]
+    candidates = [f for f in flags if all(g.search(text) for g in f.groups)]
     if not candidates:
         return []
     sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]

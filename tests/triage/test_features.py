@@ -1,6 +1,12 @@
+import io
+
+import joblib
 import numpy as np
+import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from triage.classifier import TriageInput, TriageModel, message_text
+from triage.corpus import LabeledMessage
 from triage.features import CachedCharTfidf, WordTfidf
 
 TEXTS = [
@@ -46,3 +52,76 @@ def test_word_tfidf_equals_sklearn():
             assert np.allclose(
                 ours.transform(texts).toarray(), reference.transform(texts).toarray()
             )
+
+
+ROWS = [
+    LabeledMessage(
+        id=f"t-{i}-{n}",
+        subject="",
+        body=body,
+        acuity=acuity,
+        service_level=level,
+        evisit_candidate=evisit,
+    )
+    for n in range(3)
+    for i, (body, acuity, level, evisit) in enumerate(
+        [
+            ("crushing chest pain right now, sweating", "emergent", "nurse", False),
+            ("fever 38.6 on chemo", "emergent", "nurse", False),
+            ("vomiting for two days, can't keep water down", "urgent", "nurse", True),
+            ("can I reschedule my appointment", "routine", "clerical", False),
+            ("refill lisinopril, two weeks left", "routine", "ma", False),
+            ("should I stop tamoxifen before surgery", "routine", "physician", True),
+            ("what is noonan syndrome", "routine", "nurse", False),
+            ("¿puedo cambiar mi cita? gracias", "routine", "clerical", False),
+        ]
+    )
+]
+ODD_INPUTS = [
+    TriageInput(body=""),
+    TriageInput(body="   \n\t "),
+    TriageInput(subject="Refill", body="chest pain, can't breathe"),
+    TriageInput(body="Ünïcödé ñ ß ﬁ 🙂 zzzqqq xyzzy"),
+    TriageInput(body="a"),
+    TriageInput(body="refill refill refill refill lisinopril " * 40),
+]
+
+
+def _reference_probabilities(model: TriageModel, items) -> dict[str, np.ndarray]:
+    """What the FeatureUnion and each head's predict_proba give, without the scorer."""
+    features = model.featurizer.transform([message_text(i.subject, i.body) for i in items])
+    return {name: head.predict_proba(features) for name, head in model.heads.items()}
+
+
+@pytest.mark.parametrize("variant", ["tfidf-word-char-logreg", "tfidf-word-char-binary-logreg"])
+def test_linear_text_scorer_equals_the_featurizer_and_heads(variant):
+    model = TriageModel.train(ROWS, variant=variant)
+    items = [TriageInput(body=r.body) for r in ROWS] + ODD_INPUTS
+    scorer = model._linear_scorer()
+    assert scorer is not None
+
+    got = scorer.probabilities([message_text(i.subject, i.body) for i in items])
+    expected = _reference_probabilities(model, items)
+
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert np.allclose(got[name], expected[name], rtol=0, atol=1e-12), name
+
+
+def test_models_the_scorer_cannot_serve_use_the_general_path():
+    svm = TriageModel.train(ROWS, variant="tfidf-word-char-svm")
+    cues = TriageModel.train(ROWS, variant="tfidf-word-char-cues-logreg")
+    assert svm._linear_scorer() is None
+    assert cues._linear_scorer() is None
+    assert len(svm.predict(ODD_INPUTS)) == len(ODD_INPUTS)
+
+
+def test_a_stored_model_rebuilds_its_scorer_and_predicts_the_same():
+    model = TriageModel.train(ROWS)
+    before = model.predict(ODD_INPUTS)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    loaded = joblib.load(io.BytesIO(buffer.getvalue()))
+
+    assert "_scorer" not in loaded.__dict__  # not stored in the artifact
+    assert loaded.predict(ODD_INPUTS) == before
