@@ -2,6 +2,7 @@ import factory
 from django.utils import timezone
 
 from tests.accounts.factories import ClinicFactory
+from triage.corpus import LabeledMessage
 from triage.models import Classification, Conversation, Message, Patient
 
 
@@ -56,3 +57,31 @@ class ClassificationFactory(factory.django.DjangoModelFactory):
     def mark_classified(obj, create, extracted, **kwargs):
         if create:
             Message.objects.filter(pk=obj.message_id).update(status=Message.Status.CLASSIFIED)
+
+
+def small_training_corpus() -> list[LabeledMessage]:
+    """A few labeled messages of every class, three times over: enough to fit every head
+    of every model variant in a second."""
+    examples = [
+        ("crushing chest pain right now", "emergent", "nurse", False),
+        ("I can't breathe, lips blue", "emergent", "nurse", False),
+        ("burning when I pee since yesterday", "urgent", "nurse", True),
+        ("vomiting for two days, can't keep water down", "urgent", "nurse", True),
+        ("can I reschedule my appointment", "routine", "clerical", False),
+        ("¿puedo cambiar mi cita? gracias", "routine", "clerical", False),
+        ("refill lisinopril, two weeks left", "routine", "ma", False),
+        ("should I stop tamoxifen before surgery", "routine", "physician", True),
+        ("what is noonan syndrome", "routine", "nurse", False),
+    ]
+    return [
+        LabeledMessage(
+            id=f"m{copy}-{i}",
+            subject="",
+            body=body,
+            acuity=acuity,
+            service_level=level,
+            evisit_candidate=evisit,
+        )
+        for copy in range(3)
+        for i, (body, acuity, level, evisit) in enumerate(examples)
+    ]

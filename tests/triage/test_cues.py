@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from tests.triage.factories import small_training_corpus
 from triage.classifier import VARIANTS, TriageInput, TriageModel
-from triage.corpus import LabeledMessage
 from triage.cues import FEATURE_NAMES, cue_features
 
 
@@ -23,29 +23,7 @@ def test_a_general_question_is_question_only():
     assert "cue:now" not in found
 
 
-ROWS = [
-    LabeledMessage(
-        id=f"m{i}",
-        subject="",
-        body=body,
-        acuity=acuity,
-        service_level=level,
-        evisit_candidate=evisit,
-    )
-    for i, (body, acuity, level, evisit) in enumerate(
-        [
-            ("crushing chest pain right now", "emergent", "nurse", False),
-            ("I can't breathe, lips blue", "emergent", "nurse", False),
-            ("burning when I pee since yesterday", "urgent", "nurse", True),
-            ("vomiting for two days, can't keep water down", "urgent", "nurse", True),
-            ("can I reschedule my appointment", "routine", "clerical", False),
-            ("refill lisinopril, two weeks left", "routine", "ma", False),
-            ("should I stop tamoxifen before surgery", "routine", "physician", True),
-            ("what is noonan syndrome", "routine", "nurse", False),
-        ]
-        * 3
-    )
-]
+ROWS = small_training_corpus()
 
 
 @pytest.mark.parametrize("variant", [n for n, v in VARIANTS.items() if v.cues or v.binary_acuity])

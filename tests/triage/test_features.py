@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from tests.triage.factories import small_training_corpus
 from triage.classifier import TriageInput, TriageModel, message_text
-from triage.corpus import LabeledMessage
 from triage.features import CachedCharTfidf, WordTfidf
 
 TEXTS = [
@@ -54,29 +54,7 @@ def test_word_tfidf_equals_sklearn():
             )
 
 
-ROWS = [
-    LabeledMessage(
-        id=f"t-{i}-{n}",
-        subject="",
-        body=body,
-        acuity=acuity,
-        service_level=level,
-        evisit_candidate=evisit,
-    )
-    for n in range(3)
-    for i, (body, acuity, level, evisit) in enumerate(
-        [
-            ("crushing chest pain right now, sweating", "emergent", "nurse", False),
-            ("fever 38.6 on chemo", "emergent", "nurse", False),
-            ("vomiting for two days, can't keep water down", "urgent", "nurse", True),
-            ("can I reschedule my appointment", "routine", "clerical", False),
-            ("refill lisinopril, two weeks left", "routine", "ma", False),
-            ("should I stop tamoxifen before surgery", "routine", "physician", True),
-            ("what is noonan syndrome", "routine", "nurse", False),
-            ("¿puedo cambiar mi cita? gracias", "routine", "clerical", False),
-        ]
-    )
-]
+ROWS = small_training_corpus()
 ODD_INPUTS = [
     TriageInput(body=""),
     TriageInput(body="   \n\t "),
