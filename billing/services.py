@@ -213,6 +213,17 @@ def _reviewable(*, actor: User, ids: list[int]):
     )
 
 
+def _record_decision(
+    evisit: EVisit, *, actor: User, status: str, action: str, reason: str, detail: str
+):
+    """A reviewer's approval or rejection, with its audit event."""
+    evisit.status = status
+    evisit.reviewed_by, evisit.reviewed_at = actor, timezone.now()
+    evisit.decision_reason = reason[:300]
+    evisit.save()
+    BillingAuditEvent.objects.create(action=action, actor=actor, evisit=evisit, detail=detail[:500])
+
+
 def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
     """Approve billable e-visits (candidate or ready). Anything else is skipped."""
     approved = 0
@@ -222,15 +233,13 @@ def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
                 continue
             if evisit.needs_consent or evisit.reasons:
                 continue  # not billable as it stands
-            evisit.status = EVisit.Status.APPROVED
-            evisit.reviewed_by, evisit.reviewed_at = actor, timezone.now()
-            evisit.decision_reason = reason[:300]
-            evisit.save()
-            BillingAuditEvent.objects.create(
-                action=BillingAuditEvent.Action.APPROVED,
+            _record_decision(
+                evisit,
                 actor=actor,
-                evisit=evisit,
-                detail=f"{evisit.code} {evisit.minutes} min {reason}"[:500],
+                status=EVisit.Status.APPROVED,
+                action=BillingAuditEvent.Action.APPROVED,
+                reason=reason,
+                detail=f"{evisit.code} {evisit.minutes} min {reason}",
             )
             approved += 1
     return approved
@@ -244,15 +253,13 @@ def reject(*, actor: User, ids: list[int], reason: str) -> int:
         for evisit in _reviewable(actor=actor, ids=ids):
             if evisit.status in (EVisit.Status.EXPORTED, EVisit.Status.REJECTED):
                 continue
-            evisit.status = EVisit.Status.REJECTED
-            evisit.reviewed_by, evisit.reviewed_at = actor, timezone.now()
-            evisit.decision_reason = reason[:300]
-            evisit.save()
-            BillingAuditEvent.objects.create(
-                action=BillingAuditEvent.Action.REJECTED,
+            _record_decision(
+                evisit,
                 actor=actor,
-                evisit=evisit,
-                detail=reason[:500],
+                status=EVisit.Status.REJECTED,
+                action=BillingAuditEvent.Action.REJECTED,
+                reason=reason,
+                detail=reason,
             )
             rejected += 1
     return rejected

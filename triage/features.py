@@ -39,9 +39,9 @@ def _preprocess(text: str) -> str:
     return _WHITESPACE.sub(" ", strip_accents_unicode(text.lower()))
 
 
-def _sublinear_tfidf(indices: array, indptr: list[int], idf: np.ndarray):
-    """Rows of vocabulary indices (one per occurrence) -> l2-normalized sublinear TF-IDF,
-    as TfidfVectorizer(sublinear_tf=True) computes it."""
+def _sublinear_counts(indices: array, indptr: list[int], idf: np.ndarray) -> sp.csr_matrix:
+    """Rows of vocabulary indices (one per occurrence) -> sublinear TF-IDF before
+    normalization, (1 + log(count)) * idf, as TfidfVectorizer(sublinear_tf=True) weighs."""
     matrix = sp.csr_matrix(
         (np.ones(len(indices)), np.frombuffer(indices, dtype=np.int64), indptr),
         shape=(len(indptr) - 1, len(idf)),
@@ -49,8 +49,22 @@ def _sublinear_tfidf(indices: array, indptr: list[int], idf: np.ndarray):
     matrix.sum_duplicates()  # one entry per n-gram holding its count; sorted indices
     np.log(matrix.data, out=matrix.data)
     matrix.data += 1.0  # sublinear tf: 1 + log(count)
-    matrix = matrix.multiply(idf).tocsr()
-    return normalize(matrix, norm="l2", copy=False)
+    matrix.data *= idf[matrix.indices]
+    return matrix
+
+
+def _sublinear_tfidf(indices: array, indptr: list[int], idf: np.ndarray):
+    """The same, l2-normalized per row: TfidfVectorizer(sublinear_tf=True)'s output."""
+    return normalize(_sublinear_counts(indices, indptr, idf), norm="l2", copy=False)
+
+
+def word_ngram_indices(tokens: list[str], lookup, min_n: int, max_n: int) -> list[int]:
+    """Vocabulary indices of a token list's word n-grams (unknown ones dropped), as
+    TfidfVectorizer joins them."""
+    found = [lookup(t) for t in tokens] if min_n == 1 else []
+    for n in range(max(2, min_n), max_n + 1):
+        found += [lookup(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
+    return [i for i in found if i is not None]
 
 
 class CharNgramAnalyzer:
@@ -102,13 +116,17 @@ class CachedCharTfidf(BaseEstimator, TransformerMixin):
                 cache[word] = found
         return found
 
+    def add_indices(self, indices: array, words: list[str]) -> None:
+        """Appends the vocabulary indices of the n-grams of `words`, one per occurrence."""
+        cached = self.__dict__.setdefault("_cache", {}).get
+        for word in words:
+            found = cached(word)
+            indices.extend(found if found is not None else self._word_indices(word))
+
     def transform(self, texts):
         indptr, indices = [0], array("q")
-        cached = self.__dict__.setdefault("_cache", {}).get
         for text in texts:
-            for word in _preprocess(text).split():
-                found = cached(word)
-                indices.extend(found if found is not None else self._word_indices(word))
+            self.add_indices(indices, _preprocess(text).split())
             indptr.append(len(indices))
         return _sublinear_tfidf(indices, indptr, self.idf_)
 
@@ -149,10 +167,7 @@ class WordTfidf(BaseEstimator, TransformerMixin):
         indptr, indices = [0], array("q")
         for text in texts:
             tokens = tokenize(strip_accents_unicode(text.lower()))
-            found = [lookup(t) for t in tokens] if min_n == 1 else []
-            for n in range(max(2, min_n), max_n + 1):
-                found += [lookup(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
-            indices.extend([i for i in found if i is not None])
+            indices.extend(word_ngram_indices(tokens, lookup, min_n, max_n))
             indptr.append(len(indices))
         return _sublinear_tfidf(indices, indptr, self.idf_)
 
@@ -173,59 +188,42 @@ class LinearTextScorer:
         self.word_ngrams = word.ngram_range
         self.tokenize = re.compile(word.vectorizer_.token_pattern).findall
         self.char = char
-        self.word_width = len(word.idf_)
-        self.idf = np.concatenate([word.idf_, char.idf_])
-        columns, self.head_columns, self.binary = [], {}, {}
+        # Columns: the character block first, so the per-word character indices that
+        # CachedCharTfidf remembers are used as they are; word indices are shifted.
+        self.char_width = len(char.idf_)
+        word_width = len(word.idf_)
+        self.idf = np.concatenate([char.idf_, word.idf_])
+        columns, self.head_columns, self.binary = [], [], {}
         for name, head in heads.items():
-            coef = np.asarray(head.coef_)
-            start = sum(c.shape[1] for c, _ in columns)
-            columns.append((coef.T, np.asarray(head.intercept_)))
-            self.head_columns[name] = slice(start, start + coef.shape[0])
+            coef = np.asarray(head.coef_)  # FeatureUnion order: word block, then char
+            start = sum(c.shape[1] for c in columns)
+            columns.append(np.vstack([coef[:, word_width:].T, coef[:, :word_width].T]))
+            self.head_columns.append((name, slice(start, start + coef.shape[0])))
             self.binary[name] = coef.shape[0] == 1
-        self.weights = np.ascontiguousarray(np.hstack([c for c, _ in columns]))
-        self.intercepts = np.concatenate([b for _, b in columns])
-        self.classes = {name: list(head.classes_) for name, head in heads.items()}
-        self._char_cache: dict[str, array] = {}
-
-    def _char_indices(self, word: str) -> array:
-        found = array("q", (i + self.word_width for i in self.char._word_indices(word)))
-        if len(self._char_cache) < WORD_CACHE_LIMIT:
-            self._char_cache[word] = found
-        return found
+        self.weights = np.ascontiguousarray(np.hstack(columns))
+        self.intercepts = np.concatenate([np.asarray(h.intercept_) for h in heads.values()])
 
     def features(self, texts) -> sp.csr_matrix:
         min_n, max_n = self.word_ngrams
         lookup = self.word_vocabulary.get
         tokenize = self.tokenize
-        cached = self._char_cache.get
+        add_char_indices = self.char.add_indices
+        shift = self.char_width
         indptr, indices = [0], array("q")
         for text in texts:
             lowered = strip_accents_unicode(text.lower())
-            tokens = tokenize(lowered)
-            found = [lookup(t) for t in tokens] if min_n == 1 else []
-            for n in range(max(2, min_n), max_n + 1):
-                found += [lookup(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
-            indices.extend([i for i in found if i is not None])
-            for word in lowered.split():
-                chars = cached(word)
-                indices.extend(chars if chars is not None else self._char_indices(word))
+            add_char_indices(indices, lowered.split())
+            found = word_ngram_indices(tokenize(lowered), lookup, min_n, max_n)
+            indices.extend([i + shift for i in found])
             indptr.append(len(indices))
-        rows = len(indptr) - 1
-        matrix = sp.csr_matrix(
-            (np.ones(len(indices)), np.frombuffer(indices, dtype=np.int64), indptr),
-            shape=(rows, len(self.idf)),
-        )
-        matrix.sum_duplicates()
-        data = matrix.data
-        np.log(data, out=data)
-        data += 1.0
-        data *= self.idf[matrix.indices]
-        # Each block (words, characters) is l2-normalized on its own, as FeatureUnion
+        matrix = _sublinear_counts(indices, indptr, self.idf)
+        # Each block (characters, words) is l2-normalized on its own, as FeatureUnion
         # of two TfidfVectorizers does.
+        rows = len(indptr) - 1
         block = np.repeat(np.arange(rows) * 2, np.diff(matrix.indptr))
-        block += matrix.indices >= self.word_width
-        norms = np.sqrt(np.bincount(block, weights=data * data, minlength=rows * 2))
-        data /= norms[block]
+        block += matrix.indices >= shift
+        norms = np.sqrt(np.bincount(block, weights=matrix.data**2, minlength=rows * 2))
+        matrix.data /= norms[block]
         return matrix
 
     def probabilities(self, texts) -> dict[str, np.ndarray]:
@@ -233,7 +231,7 @@ class LinearTextScorer:
         scores = self.features(texts) @ self.weights
         scores += self.intercepts
         out = {}
-        for name, columns in self.head_columns.items():
+        for name, columns in self.head_columns:
             s = scores[:, columns]
             if self.binary[name]:
                 p = 1.0 / (1.0 + np.exp(-s[:, 0]))

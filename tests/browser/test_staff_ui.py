@@ -7,21 +7,9 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from routing import services
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.routing.factories import routed_item
 
 PASSWORD = "correct horse battery"
-
-
-def routed(clinic, *, acuity, level, subject, body="Please advise.", language="en"):
-    patient = PatientFactory(clinic=clinic, preferred_language=language)
-    message = ClassificationFactory(
-        message__conversation=ConversationFactory(patient=patient),
-        message__subject=subject,
-        message__body=body,
-        acuity=acuity,
-        service_level=level,
-    ).message
-    return services.route(message_id=message.pk)
 
 
 def log_in(page, username):
@@ -41,8 +29,14 @@ def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(p
     clinic = ClinicFactory(name="Oncology - Pasadena")
     StaffFactory(username="dr.lee", clinic=clinic, role=Role.PHYSICIAN)
     StaffFactory(username="rn.kim", clinic=clinic, role=Role.NURSE)
-    routed(clinic, acuity="routine", level="physician", subject="Lisinopril dose question")
-    routed(
+    routed_item(
+        clinic,
+        acuity="routine",
+        level="physician",
+        subject="Lisinopril dose question",
+        body="Please advise.",
+    )
+    routed_item(
         clinic,
         acuity="emergent",
         level="physician",
@@ -111,7 +105,7 @@ def test_another_clinics_message_answers_404(page):
     mine, theirs = ClinicFactory(), ClinicFactory()
     StaffFactory(username="rn.mine", clinic=mine, role=Role.NURSE)
     services.ensure_default_queues(clinic=mine)
-    other = routed(theirs, acuity="urgent", level="nurse", subject="Not yours")
+    other = routed_item(theirs, acuity="urgent", level="nurse", subject="Not yours")
     log_in(page, "rn.mine")
     response = page.goto(f"/work/items/{other.pk}/")
     assert response.status == 404
@@ -124,7 +118,7 @@ def test_script_in_a_message_is_shown_as_text_and_never_runs(page, where):
     StaffFactory(username="rn.safe", clinic=clinic, role=Role.NURSE)
     attack = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
     fields = {"subject": "Hello", "body": "Hello"} | {where: attack}
-    item = routed(clinic, acuity="urgent", level="nurse", **fields)
+    item = routed_item(clinic, acuity="urgent", level="nurse", **fields)
     errors = []
     page.on("dialog", lambda dialog: errors.append(dialog.message))
     log_in(page, "rn.safe")

@@ -1,7 +1,15 @@
 import factory
 
-from routing.models import Queue, RoutingRule
+from routing import services
+from routing.models import Queue, RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory
+from tests.triage.factories import (
+    ClassificationFactory,
+    ConversationFactory,
+    MessageFactory,
+    PatientFactory,
+)
+from triage.models import Message
 
 
 class QueueFactory(factory.django.DjangoModelFactory):
@@ -22,3 +30,20 @@ class RoutingRuleFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
     conditions = factory.LazyFunction(dict)
     action = factory.LazyFunction(dict)
+
+
+def classified_message(
+    clinic, *, acuity="routine", level="nurse", conversation=None, **message
+) -> Message:
+    """A message of `clinic` with a stored classification, ready to route."""
+    conversation = conversation or ConversationFactory(patient=PatientFactory(clinic=clinic))
+    return ClassificationFactory(
+        message=MessageFactory(conversation=conversation, **message),
+        acuity=acuity,
+        service_level=level,
+    ).message
+
+
+def routed_item(clinic, **kwargs) -> WorkItem:
+    """A classified message of `clinic` routed by the real router: its work item."""
+    return services.route(message_id=classified_message(clinic, **kwargs).pk)

@@ -20,11 +20,14 @@ from routing.models import (
     WorkItem,
 )
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from tests.routing.factories import QueueFactory, RoutingRuleFactory
+from tests.routing.factories import (
+    QueueFactory,
+    RoutingRuleFactory,
+    classified_message,
+    routed_item,
+)
 from tests.triage.factories import (
-    ClassificationFactory,
     ConversationFactory,
-    MessageFactory,
     PatientFactory,
 )
 from triage.models import LabelCorrection, Message, OutgoingMessage
@@ -32,25 +35,12 @@ from triage.models import LabelCorrection, Message, OutgoingMessage
 pytestmark = pytest.mark.django_db
 
 
-def classified(clinic, *, acuity="routine", level="nurse", conversation=None, **message):
-    conversation = conversation or ConversationFactory(patient=PatientFactory(clinic=clinic))
-    return ClassificationFactory(
-        message=MessageFactory(conversation=conversation, **message),
-        acuity=acuity,
-        service_level=level,
-    ).message
-
-
-def routed(clinic, **kwargs) -> WorkItem:
-    return services.route(message_id=classified(clinic, **kwargs).pk)
-
-
 # --- routing ------------------------------------------------------------------------
 
 
 def test_no_rule_routes_to_the_predicted_roles_default_queue_and_says_why():
     clinic = ClinicFactory()
-    item = routed(clinic, level="ma")
+    item = routed_item(clinic, level="ma")
     assert (item.queue.role, item.queue.is_role_default) == ("ma", True)
     assert "no rule matched" in item.routing_reason
     assert item.matched_rule is None
@@ -66,7 +56,7 @@ def test_matching_rule_picks_a_custom_pool_and_the_decision_is_stored():
         conditions={"keyword": ["port"]},
         action={"queue": navigators.pk},
     )
-    item = routed(clinic, level="ma", body="My port site is red and warm")
+    item = routed_item(clinic, level="ma", body="My port site is red and warm")
     assert item.queue == navigators
     assert item.matched_rule == rule
     assert item.routing_decision["rule_name"] == "Port problems"
@@ -76,7 +66,7 @@ def test_matching_rule_picks_a_custom_pool_and_the_decision_is_stored():
 def test_rules_of_another_clinic_do_not_apply():
     clinic, other = ClinicFactory(), ClinicFactory()
     RoutingRuleFactory(clinic=other, action={"raise_acuity": "emergent"})
-    assert routed(clinic).acuity == "routine"
+    assert routed_item(clinic).acuity == "routine"
 
 
 def test_due_time_follows_the_clinics_business_hours():
@@ -85,7 +75,7 @@ def test_due_time_follows_the_clinics_business_hours():
         BusinessHours.objects.create(
             clinic=clinic, weekday=weekday, opens_at=datetime.time(8), closes_at=datetime.time(17)
         )
-    message = classified(clinic, acuity="urgent")
+    message = classified_message(clinic, acuity="urgent")
     friday_evening = datetime.datetime(2026, 11, 20, 23, 0, tzinfo=datetime.UTC)  # 18:00 NY
     Message.objects.filter(pk=message.pk).update(created_at=friday_evening)
     item = services.route(message_id=message.pk)
@@ -107,7 +97,9 @@ def test_emergent_message_gets_the_auto_reply_in_spanish_and_alerts_on_call(
     )
     patient = PatientFactory(clinic=clinic, preferred_language="es")
     with django_capture_on_commit_callbacks(execute=True):
-        item = routed(clinic, acuity="emergent", conversation=ConversationFactory(patient=patient))
+        item = routed_item(
+            clinic, acuity="emergent", conversation=ConversationFactory(patient=patient)
+        )
 
     reply = OutgoingMessage.objects.get(conversation=item.conversation)
     assert (reply.kind, reply.language) == ("auto_reply", "es")
@@ -123,18 +115,18 @@ def test_emergent_alert_with_nobody_on_call_goes_to_the_fallback_then_to_clinici
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE, email="nurse@clinic.test")
     StaffFactory(clinic=clinic, role=Role.CLERICAL, email="clerk@clinic.test")
-    item = routed(clinic, acuity="emergent")
+    item = routed_item(clinic, acuity="emergent")
     assert list(item.notifications.values_list("recipient", flat=True)) == [nurse.email]
 
     ClinicRouting.objects.create(clinic=clinic, on_call_fallback_email="desk@clinic.test")
-    item = routed(clinic, acuity="emergent")
+    item = routed_item(clinic, acuity="emergent")
     assert list(item.notifications.values_list("recipient", flat=True)) == ["desk@clinic.test"]
 
 
 def test_routing_twice_makes_one_auto_reply_and_one_alert():
     clinic = ClinicFactory()
     StaffFactory(clinic=clinic, role=Role.NURSE, email="nurse@clinic.test")
-    message = classified(clinic, acuity="emergent")
+    message = classified_message(clinic, acuity="emergent")
     services.route(message_id=message.pk)
     Message.objects.filter(pk=message.pk).update(status=Message.Status.CLASSIFIED)  # redelivered
     services.route(message_id=message.pk)
@@ -149,7 +141,7 @@ def test_rule_assigns_to_a_person_or_their_cover_or_the_pool():
 
     def spanish_item():
         patient = PatientFactory(clinic=clinic, preferred_language="es")
-        return routed(clinic, conversation=ConversationFactory(patient=patient))
+        return routed_item(clinic, conversation=ConversationFactory(patient=patient))
 
     assert spanish_item().claimed_by == nurse
     now = timezone.now()
@@ -176,7 +168,7 @@ def test_claim_is_exclusive_and_scoped_to_the_clinic():
     clinic = ClinicFactory()
     first, second = StaffFactory(clinic=clinic), StaffFactory(clinic=clinic)
     outsider = StaffFactory()
-    item = routed(clinic)
+    item = routed_item(clinic)
 
     with pytest.raises(Http404):
         services.claim(actor=outsider, item_id=item.pk)
@@ -190,10 +182,10 @@ def test_claim_is_exclusive_and_scoped_to_the_clinic():
 def test_claim_next_takes_the_most_acute_then_earliest_due_of_my_queues():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    routine = routed(clinic, acuity="routine")
-    urgent = routed(clinic, acuity="urgent")
-    emergent = routed(clinic, acuity="emergent")
-    other_clinic_item = routed(ClinicFactory(), acuity="emergent")
+    routine = routed_item(clinic, acuity="routine")
+    urgent = routed_item(clinic, acuity="urgent")
+    emergent = routed_item(clinic, acuity="emergent")
+    other_clinic_item = routed_item(ClinicFactory(), acuity="emergent")
 
     order = [services.claim_next(actor=nurse) for _ in range(4)]
     assert order == [emergent, urgent, routine, None]
@@ -204,7 +196,7 @@ def test_claim_next_takes_the_most_acute_then_earliest_due_of_my_queues():
 def test_reassign_to_a_role_needs_a_reason_and_records_a_label_correction():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    item = routed(clinic, level="nurse")
+    item = routed_item(clinic, level="nurse")
     with pytest.raises(InvalidTarget):
         services.reassign(actor=nurse, item_id=item.pk, role="clerical", reason=" ")
 
@@ -223,7 +215,7 @@ def test_reassign_to_a_role_needs_a_reason_and_records_a_label_correction():
 def test_reassign_to_a_person_hands_it_to_them_and_refuses_outsiders():
     clinic = ClinicFactory()
     nurse, physician = StaffFactory(clinic=clinic), StaffFactory(clinic=clinic, role="physician")
-    item = routed(clinic)
+    item = routed_item(clinic)
     with pytest.raises(InvalidTarget):
         services.reassign(actor=nurse, item_id=item.pk, person_id=StaffFactory().pk, reason="x")
     item = services.reassign(actor=nurse, item_id=item.pk, person_id=physician.pk, reason="dose")
@@ -233,7 +225,7 @@ def test_reassign_to_a_person_hands_it_to_them_and_refuses_outsiders():
 def test_an_emergent_item_cannot_be_reassigned_below_nurse():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    item = routed(clinic, acuity="emergent")
+    item = routed_item(clinic, acuity="emergent")
     with pytest.raises(InvalidTarget):
         services.reassign(actor=nurse, item_id=item.pk, role="clerical", reason="billing")
 
@@ -241,7 +233,7 @@ def test_an_emergent_item_cannot_be_reassigned_below_nurse():
 def test_escalate_moves_to_the_next_role_and_return_puts_it_back_in_the_pool():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    item = routed(clinic, level="nurse")
+    item = routed_item(clinic, level="nurse")
     services.claim(actor=nurse, item_id=item.pk)
     services.return_to_queue(actor=nurse, item_id=item.pk, reason="end of shift")
     item.refresh_from_db()
@@ -256,13 +248,13 @@ def test_escalate_moves_to_the_next_role_and_return_puts_it_back_in_the_pool():
 def test_respond_then_patient_replies_reopens_the_same_item():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    item = routed(clinic)
+    item = routed_item(clinic)
     services.claim(actor=nurse, item_id=item.pk)
     reply = services.respond(actor=nurse, item_id=item.pk, body="Take it with food.")
     item.refresh_from_db()
     assert (item.status, reply.kind, reply.author) == ("responded", "staff_reply", nurse)
 
-    again = routed(clinic, conversation=item.conversation)
+    again = routed_item(clinic, conversation=item.conversation)
     assert again.pk == item.pk
     assert again.status == "open"
     assert again.events.filter(kind=WorkEvent.Kind.REOPENED).exists()
@@ -271,13 +263,13 @@ def test_respond_then_patient_replies_reopens_the_same_item():
 def test_a_closed_thread_is_reopened_when_the_patient_writes_again():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    item = routed(clinic)
+    item = routed_item(clinic)
     services.claim(actor=nurse, item_id=item.pk)
     services.close(actor=nurse, item_id=item.pk)
     with pytest.raises(InvalidTransition):
         services.close(actor=nurse, item_id=item.pk)
 
-    again = routed(clinic, acuity="urgent", conversation=item.conversation)
+    again = routed_item(clinic, acuity="urgent", conversation=item.conversation)
     assert (again.pk, again.status, again.acuity, again.claimed_by) == (
         item.pk,
         "open",
@@ -290,7 +282,7 @@ def test_a_closed_thread_is_reopened_when_the_patient_writes_again():
 def test_coverage_moves_held_work_of_an_absent_person_once():
     clinic = ClinicFactory()
     nurse, cover = StaffFactory(clinic=clinic), StaffFactory(clinic=clinic)
-    covered, pooled = routed(clinic), routed(ClinicFactory())
+    covered, pooled = routed_item(clinic), routed_item(ClinicFactory())
     services.claim(actor=nurse, item_id=covered.pk)
     now = timezone.now()
     Absence.objects.create(
@@ -312,7 +304,7 @@ def test_coverage_moves_held_work_of_an_absent_person_once():
 
 def test_sla_sweep_escalates_an_overdue_urgent_item_once():
     clinic = ClinicFactory()
-    item = routed(clinic, acuity="urgent", level="nurse")
+    item = routed_item(clinic, acuity="urgent", level="nurse")
     later = item.due_at + datetime.timedelta(minutes=1)
     assert sweeps.sweep_sla(now=later) == 1
     assert sweeps.sweep_sla(now=later + datetime.timedelta(minutes=5)) == 0
@@ -323,7 +315,7 @@ def test_sla_sweep_escalates_an_overdue_urgent_item_once():
 
 
 def test_sla_sweep_flags_an_overdue_routine_item_without_moving_it():
-    item = routed(ClinicFactory(), acuity="routine", level="clerical")
+    item = routed_item(ClinicFactory(), acuity="routine", level="clerical")
     sweeps.sweep_sla(now=item.due_at + datetime.timedelta(seconds=1))
     item.refresh_from_db()
     assert (item.queue.role, item.escalation_level) == ("clerical", 0)
@@ -333,7 +325,7 @@ def test_sla_sweep_flags_an_overdue_routine_item_without_moving_it():
 def test_emergent_alert_repeats_every_15_minutes_until_claimed():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, email="nurse@clinic.test")
-    item = routed(clinic, acuity="emergent")
+    item = routed_item(clinic, acuity="emergent")
     assert item.notifications.count() == 1  # at routing
     sweeps.sweep_sla(now=item.due_at + datetime.timedelta(minutes=1))
     sweeps.sweep_sla(now=item.due_at + datetime.timedelta(minutes=2))  # same window
@@ -348,7 +340,7 @@ def test_emergent_alert_repeats_every_15_minutes_until_claimed():
 def test_stuck_messages_are_enqueued_again_and_fresh_ones_left_alone(settings):
     settings.STUCK_MESSAGE_AFTER_SECONDS = 120
     clinic = ClinicFactory()
-    stuck, fresh = classified(clinic), classified(clinic)
+    stuck, fresh = classified_message(clinic), classified_message(clinic)
     Message.objects.filter(pk=stuck.pk).update(
         status_changed_at=timezone.now() - datetime.timedelta(minutes=3)
     )

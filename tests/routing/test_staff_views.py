@@ -14,22 +14,10 @@ from billing.models import TimeEntry
 from routing import services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.routing.factories import routed_item
 from triage.models import LabelCorrection
 
 pytestmark = pytest.mark.django_db
-
-
-def routed(clinic, *, acuity="routine", level="nurse", subject="Question", body="Hello"):
-    conversation = ConversationFactory(patient=PatientFactory(clinic=clinic))
-    message = ClassificationFactory(
-        message__conversation=conversation,
-        message__subject=subject,
-        message__body=body,
-        acuity=acuity,
-        service_level=level,
-    ).message
-    return services.route(message_id=message.pk)
 
 
 def logged_in(client, user):
@@ -40,8 +28,8 @@ def logged_in(client, user):
 def test_queue_lists_emergent_above_routine_and_lands_on_the_role_pool(client):
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
-    routed(clinic, subject="Routine refill question")
-    routed(clinic, acuity="emergent", subject="Crushing chest pain")
+    routed_item(clinic, subject="Routine refill question")
+    routed_item(clinic, acuity="emergent", subject="Crushing chest pain")
     page = logged_in(client, nurse).get("/work/").content.decode()
     assert '<h1 id="queue-title">Nurse triage</h1>' in page
     assert page.index("Crushing chest pain") < page.index("Routine refill question")
@@ -61,7 +49,7 @@ def test_clerk_lands_on_the_clerical_pool_and_a_physician_sees_only_physician_qu
 def test_another_clinics_item_and_queue_answer_404(client):
     mine, theirs = ClinicFactory(), ClinicFactory()
     nurse = StaffFactory(clinic=mine)
-    item = routed(theirs)
+    item = routed_item(theirs)
     logged_in(client, nurse)
     assert client.get(f"/work/items/{item.pk}/").status_code == 404
     assert client.post(f"/work/items/{item.pk}/claim").status_code == 404
@@ -71,7 +59,7 @@ def test_another_clinics_item_and_queue_answer_404(client):
 def test_claim_reassign_escalate_and_log_time_from_the_detail_page(client):
     clinic = ClinicFactory()
     physician = StaffFactory(clinic=clinic, role=Role.PHYSICIAN)
-    item = routed(clinic, level="physician")
+    item = routed_item(clinic, level="physician")
     logged_in(client, physician)
     client.post(f"/work/items/{item.pk}/claim")
     client.post(
@@ -95,7 +83,7 @@ def test_claim_reassign_escalate_and_log_time_from_the_detail_page(client):
 def test_load_more_pages_through_the_queue_without_gaps_or_repeats(client):
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
-    ids = {routed(clinic, acuity=("urgent", "routine")[n % 2]).pk for n in range(57)}
+    ids = {routed_item(clinic, acuity=("urgent", "routine")[n % 2]).pk for n in range(57)}
     logged_in(client, nurse)
     page = client.get("/work/").content.decode()
     seen = re.findall(r"data-item-url=\"/work/items/(\d+)/\"", page)
@@ -114,7 +102,7 @@ def test_queue_page_query_count_does_not_grow_with_rows(client):
     counts = []
     for batch in (3, 40):
         for _ in range(batch):
-            routed(clinic)
+            routed_item(clinic)
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/work/").status_code == 200
         counts.append(len(queries))
