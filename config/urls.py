@@ -7,10 +7,16 @@ from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
 from routing import views as work_views
 from routing.api.views import WorkItemListApi
-from triage.api.views import ReceiveMessageApi
+from triage.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
 
 api_v1 = [
     path("api/v1/messages", ReceiveMessageApi.as_view(), name="api-messages"),
+    path("api/v1/outgoing-messages", OutboxApi.as_view(), name="api-outbox"),
+    path(
+        "api/v1/outgoing-messages/<int:reply_id>/delivered",
+        ReplyDeliveredApi.as_view(),
+        name="api-reply-delivered",
+    ),
     path("api/v1/work-items", WorkItemListApi.as_view(), name="api-work-items"),
     path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
     path(

@@ -567,8 +567,8 @@ def _escalate_locked(*, item: WorkItem, actor: User | None, reason: str) -> Work
 
 
 def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
-    """Answer the patient. The reply is stored as an outgoing message (delivery to the
-    portal is an integration hook) and the item is responded, waiting to be closed."""
+    """Answer the patient. The reply is stored as an outgoing message in the outbox the
+    portal collects from, and the item is responded, waiting to be closed."""
     if not body or not body.strip():
         raise InvalidTarget("A reply needs text.")
     with transaction.atomic():

@@ -150,7 +150,13 @@ def _thread_entry(message) -> dict:
             "body": message.body,
         }
     who = message.author.get_username() if message.author else "Automatic reply"
-    return {"from_patient": False, "who": who, "at": message.created_at, "body": message.body}
+    return {
+        "from_patient": False,
+        "who": who,
+        "at": message.created_at,
+        "body": message.body,
+        "delivered_at": message.delivered_at,
+    }
 
 
 def _minutes(value: str) -> int:
@@ -184,7 +190,7 @@ DONE = {
     "claim": "Claimed: it is yours now.",
     "return": "Returned to the queue.",
     "escalate": "Escalated.",
-    "reply": "Reply saved and sent to the portal.",
+    "reply": "Reply saved. It shows as delivered once the portal confirms the patient has it.",
     "close": "Closed.",
     "timer-start": "Timer started.",
     "timer-stop": "Timer stopped.",

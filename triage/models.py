@@ -135,8 +135,9 @@ class Classification(models.Model):
 
 
 class OutgoingMessage(models.Model):
-    """A message to the patient: the emergency auto-reply or a staff reply. Stored first;
-    delivery to the portal is an integration hook that marks it delivered."""
+    """A message to the patient: the emergency auto-reply or a staff reply. Stored first,
+    in the outbox the portal collects from (GET /api/v1/outgoing-messages); the portal's
+    confirmation sets delivered_at."""
 
     class Kind(models.TextChoices):
         AUTO_REPLY = "auto_reply", "Automatic reply"

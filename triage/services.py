@@ -6,12 +6,13 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Clinic
+from accounts.models import Clinic, User
 from triage.classification import predict_triage
 from triage.classifier import TriageInput
 from triage.exceptions import ConversationBelongsToAnotherPatient
 from triage.labels import Acuity, ServiceLevel
-from triage.models import Classification, Conversation, Message, Patient
+from triage.models import Classification, Conversation, Message, OutgoingMessage, Patient
+from triage.selectors import access_reply
 
 logger = logging.getLogger(__name__)
 
@@ -165,3 +166,17 @@ def classify(*, message_id: int) -> Classification | None:
         message.status_changed_at = timezone.now()
         message.save(update_fields=["status", "status_changed_at", "updated_at"])
         return classification
+
+
+def mark_reply_delivered(*, user: User, reply_id: int) -> OutgoingMessage:
+    """The portal confirms it has shown the reply to the patient. Confirming twice keeps
+    the first time, so a portal may retry safely."""
+    reply = access_reply(user=user, reply_id=reply_id)
+    if reply.delivered_at is None:
+        now = timezone.now()
+        # Conditional update: two concurrent confirmations record one time.
+        OutgoingMessage.objects.filter(pk=reply.pk, delivered_at__isnull=True).update(
+            delivered_at=now
+        )
+        reply.refresh_from_db(fields=["delivered_at"])
+    return reply

@@ -1,11 +1,17 @@
 from django.conf import settings
 from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from triage.selectors import access_clinic
-from triage.services import IncomingMessage, PatientDetails, receive_message
+from triage.selectors import access_clinic, undelivered_replies
+from triage.services import (
+    IncomingMessage,
+    PatientDetails,
+    mark_reply_delivered,
+    receive_message,
+)
 
 
 class PatientInputSerializer(serializers.Serializer):
@@ -61,3 +67,53 @@ class ReceiveMessageApi(APIView):
             self.OutputSerializer(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class ReplyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    clinic = serializers.CharField(source="clinic.slug")
+    kind = serializers.CharField()
+    conversation_id = serializers.CharField(source="conversation.external_id")
+    patient_mrn = serializers.CharField(source="conversation.patient.mrn")
+    in_reply_to = serializers.CharField(source="in_reply_to.external_id", default=None)
+    language = serializers.CharField()
+    body = serializers.CharField()
+    author = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField()
+
+    def get_author(self, reply) -> str | None:
+        if reply.author is None:
+            return None  # the automatic reply
+        return reply.author.get_full_name() or reply.author.get_username()
+
+
+class OutboxPagination(CursorPagination):
+    ordering = ("id",)
+    page_size = 100
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class OutboxApi(APIView):
+    """GET /api/v1/outgoing-messages?clinic=SLUG: replies the portal has not confirmed,
+    oldest first (cursor pagination). Confirm each with POST .../ID/delivered; until then
+    it stays here, so a reply is never lost between the two systems."""
+
+    def get(self, request: Request) -> Response:
+        slug = request.query_params.get("clinic", "")
+        if not slug:
+            raise serializers.ValidationError({"clinic": ["Give the clinic's slug."]})
+        clinic = access_clinic(user=request.user, clinic_slug=slug)
+        paginator = OutboxPagination()
+        page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
+        return paginator.get_paginated_response(ReplyOutputSerializer(page, many=True).data)
+
+
+class ReplyDeliveredApi(APIView):
+    """POST /api/v1/outgoing-messages/ID/delivered: the portal has shown the reply to the
+    patient. Repeating it is harmless and keeps the first time."""
+
+    def post(self, request: Request, reply_id: int) -> Response:
+        reply = mark_reply_delivered(user=request.user, reply_id=reply_id)
+        return Response(ReplyOutputSerializer(reply).data)

@@ -1,0 +1,100 @@
+"""The portal collects replies from the outbox and confirms each one; until it does, a
+reply stays in the outbox and the staff screen says it is not delivered."""
+
+import pytest
+
+from accounts.models import Role
+from routing import services
+from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.routing.factories import routed_item
+
+pytestmark = pytest.mark.django_db
+
+OUTBOX = "/api/v1/outgoing-messages"
+
+
+def replied_item(clinic, nurse, text="Take it with food; call us if it gets worse."):
+    item = routed_item(clinic)
+    reply = services.respond(actor=nurse, item_id=item.pk, body=text)
+    return item, reply
+
+
+def test_a_staff_reply_waits_in_the_outbox_until_the_portal_confirms_it(client_for):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE, first_name="Ana", last_name="Ruiz")
+    portal = StaffFactory(clinic=clinic, role=Role.ADMIN)
+    item, reply = replied_item(clinic, nurse)
+    api = client_for(portal)
+
+    waiting = api.get(OUTBOX, {"clinic": clinic.slug}).json()["results"]
+
+    assert [r["id"] for r in waiting] == [reply.pk]
+    assert waiting[0] | {"created_at": None} == {
+        "id": reply.pk,
+        "clinic": clinic.slug,
+        "kind": "staff_reply",
+        "conversation_id": item.conversation.external_id,
+        "patient_mrn": item.conversation.patient.mrn,
+        "in_reply_to": item.message.external_id,
+        "language": "en",
+        "body": "Take it with food; call us if it gets worse.",
+        "author": "Ana Ruiz",
+        "created_at": None,
+        "delivered_at": None,
+    }
+
+    confirmed = api.post(f"{OUTBOX}/{reply.pk}/delivered")
+    assert confirmed.status_code == 200
+    delivered_at = confirmed.json()["delivered_at"]
+    assert delivered_at is not None
+    assert api.get(OUTBOX, {"clinic": clinic.slug}).json()["results"] == []
+
+    again = api.post(f"{OUTBOX}/{reply.pk}/delivered")
+    assert again.status_code == 200
+    assert again.json()["delivered_at"] == delivered_at
+
+
+def test_the_outbox_pages_oldest_first_without_skipping_a_reply(client_for):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    replies = [replied_item(clinic, nurse, f"Answer {n}")[1] for n in range(3)]
+    api = client_for(nurse)
+
+    first = api.get(OUTBOX, {"clinic": clinic.slug, "page_size": 2}).json()
+    second = api.get(first["next"]).json()
+
+    assert [r["id"] for r in first["results"] + second["results"]] == [r.pk for r in replies]
+    assert second["next"] is None
+
+
+def test_another_clinics_outbox_and_replies_are_not_found(client_for):
+    clinic, other = ClinicFactory(), ClinicFactory()
+    _, their_reply = replied_item(other, StaffFactory(clinic=other, role=Role.NURSE))
+    outsider = StaffFactory(clinic=clinic, role=Role.ADMIN)
+    api = client_for(outsider)
+
+    assert api.get(OUTBOX, {"clinic": other.slug}).status_code == 404
+    assert api.post(f"{OUTBOX}/{their_reply.pk}/delivered").status_code == 404
+    their_reply.refresh_from_db()
+    assert their_reply.delivered_at is None
+
+
+def test_the_outbox_needs_a_clinic(client_for):
+    response = client_for(StaffFactory(role=Role.ADMIN)).get(OUTBOX)
+    assert response.status_code == 400
+    assert "clinic" in response.json()["errors"]
+
+
+def test_the_message_page_says_whether_the_patient_has_the_reply(client, client_for):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    item, reply = replied_item(clinic, nurse)
+    client.force_login(nurse)
+
+    page = client.get(f"/work/items/{item.pk}/").content.decode()
+    assert "Not yet delivered: waiting for the portal to collect it" in page
+
+    client_for(nurse).post(f"{OUTBOX}/{reply.pk}/delivered")
+    page = client.get(f"/work/items/{item.pk}/").content.decode()
+    assert "Delivered to the portal" in page
+    assert "Not yet delivered" not in page
