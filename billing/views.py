@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 from billing import cpt, selectors, services
 from billing.models import ClaimExport, EVisit, TimeEntry
 from config.errors import DomainError
+from triage.models import PatientDataAccess
+from triage.services import record_patient_data_access
 
 
 def _date(value: str | None) -> datetime.date | None:
@@ -57,6 +59,12 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def evisit_detail(request: HttpRequest, evisit_id: int) -> HttpResponse:
     evisit = selectors.access_evisit(user=request.user, evisit_id=evisit_id)
+    record_patient_data_access(
+        user=request.user,
+        patient=evisit.conversation.patient,
+        what=PatientDataAccess.What.EVISIT_RECORD,
+        object_id=evisit.pk,
+    )
     entries = TimeEntry.objects.filter(conversation=evisit.conversation).select_related("user")
     context = {
         "evisit": evisit,

@@ -15,7 +15,8 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
 from routing import selectors, services
-from triage.models import Classification, Message
+from triage.models import Classification, Message, PatientDataAccess
+from triage.services import record_patient_data_access
 
 MINE = "mine"
 
@@ -115,6 +116,12 @@ def work_counts(request: HttpRequest) -> HttpResponse:
 @require_GET
 def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.access_work_item(user=request.user, item_id=item_id)
+    record_patient_data_access(
+        user=request.user,
+        patient=item.conversation.patient,
+        what=PatientDataAccess.What.MESSAGE_THREAD,
+        object_id=item.pk,
+    )
     timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
     queues, people = selectors.reassign_targets(clinic=item.clinic)

@@ -190,3 +190,30 @@ class LabelCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.from_value} → {self.to_value} on message {self.message_id}"
+
+
+class PatientDataAccess(models.Model):
+    """Who looked at a patient's messages or billing record, and when: the access log a
+    clinic's privacy officer is asked for. Written when a page shows the data; never
+    edited."""
+
+    class What(models.TextChoices):
+        MESSAGE_THREAD = "message_thread", "Message thread"
+        EVISIT_RECORD = "evisit_record", "E-visit billing record"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=32, choices=What)
+    # The work item or e-visit the page was about.
+    object_id = models.BigIntegerField()
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "at"], name="access_by_patient"),
+            models.Index(fields=["user", "at"], name="access_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed {self.what} of patient {self.patient_id}"

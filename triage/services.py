@@ -11,7 +11,14 @@ from triage.classification import predict_triage
 from triage.classifier import TriageInput
 from triage.exceptions import ConversationBelongsToAnotherPatient
 from triage.labels import Acuity, ServiceLevel
-from triage.models import Classification, Conversation, Message, OutgoingMessage, Patient
+from triage.models import (
+    Classification,
+    Conversation,
+    Message,
+    OutgoingMessage,
+    Patient,
+    PatientDataAccess,
+)
 from triage.selectors import access_reply
 
 logger = logging.getLogger(__name__)
@@ -180,3 +187,11 @@ def mark_reply_delivered(*, user: User, reply_id: int) -> OutgoingMessage:
         )
         reply.refresh_from_db(fields=["delivered_at"])
     return reply
+
+
+def record_patient_data_access(
+    *, user: User, patient: Patient, what: str, object_id: int
+) -> PatientDataAccess:
+    return PatientDataAccess.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, user=user, what=what, object_id=object_id
+    )

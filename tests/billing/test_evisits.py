@@ -12,6 +12,7 @@ from billing.models import BillingAuditEvent, EVisit, PatientVisit
 from routing import services as routing_services
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +182,15 @@ def test_time_can_be_logged_through_the_api(
         ).status_code
         == 404
     )
+
+
+def test_opening_an_evisit_record_is_written_to_the_access_log(client, clinic_day):
+    clinic, physician, _, billing, patient, _, log = clinic_day
+    evisit = log(physician, 12)
+    client.force_login(billing)
+
+    assert client.get(f"/billing/evisits/{evisit.pk}/").status_code == 200
+
+    access = PatientDataAccess.objects.get()
+    assert (access.user, access.patient, access.clinic) == (billing, patient, clinic)
+    assert (access.what, access.object_id) == ("evisit_record", evisit.pk)

@@ -15,7 +15,7 @@ from routing import services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.routing.factories import routed_item
-from triage.models import LabelCorrection
+from triage.models import LabelCorrection, PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +146,22 @@ def test_clinic_switcher_changes_the_clinic_and_refuses_others(client):
     client.post("/clinic/", {"clinic": second.pk})
     assert "Clerical pool</h1>" in client.get("/work/").content.decode()
     assert client.post("/clinic/", {"clinic": foreign.pk}).status_code == 404
+
+
+def test_opening_a_message_is_written_to_the_access_log_and_a_refused_one_is_not(client):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    item = routed_item(clinic)
+    theirs = routed_item(ClinicFactory())
+    logged_in(client, nurse)
+
+    assert client.get(f"/work/items/{item.pk}/").status_code == 200
+    assert client.get(f"/work/items/{theirs.pk}/").status_code == 404
+
+    access = PatientDataAccess.objects.get()
+    assert (access.user, access.patient, access.clinic) == (
+        nurse,
+        item.conversation.patient,
+        clinic,
+    )
+    assert (access.what, access.object_id) == ("message_thread", item.pk)
