@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-sla": {"task": "routing.tasks.sweep_sla", "schedule": SWEEP_INTERVAL_SECONDS},
     "apply-coverage": {"task": "routing.tasks.apply_coverage", "schedule": 60.0},
     "evisit-windows": {"task": "billing.tasks.recompute_open_windows", "schedule": 300.0},
+    "undelivered-replies": {
+        "task": "routing.tasks.alert_undelivered_replies",
+        "schedule": 60.0,
+    },
     "retry-notifications": {
         "task": "routing.tasks.retry_pending_notifications",
         "schedule": SWEEP_INTERVAL_SECONDS,
@@ -175,6 +179,9 @@ MESSAGE_BODY_MAX_CHARS = 20_000
 STUCK_MESSAGE_AFTER_SECONDS = env.int("STUCK_MESSAGE_AFTER_SECONDS", default=120)
 # A pending notification older than this is sent again by the sweep.
 NOTIFICATION_RETRY_AFTER_SECONDS = env.int("NOTIFICATION_RETRY_AFTER_SECONDS", default=30)
+# A reply to a patient the portal has not confirmed after this long alerts the clinic's
+# administrators (and its alert webhook): the portal may be down and the patient unanswered.
+UNDELIVERED_REPLY_ALERT_MINUTES = env.int("UNDELIVERED_REPLY_ALERT_MINUTES", default=15)
 # Emergent alerts repeat this often until someone claims the item.
 EMERGENT_ALERT_REPEAT_MINUTES = 15
 NOTIFICATION_CHANNELS = {

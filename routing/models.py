@@ -354,6 +354,7 @@ class Notification(models.Model):
         ON_CALL_ALERT = "on_call_alert", "On-call alert"
         SLA_ESCALATION = "sla_escalation", "SLA escalation"
         RULE_NOTICE = "rule_notice", "Rule notice"
+        REPLY_UNDELIVERED = "reply_undelivered", "Reply not delivered"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -363,7 +364,8 @@ class Notification(models.Model):
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="notifications")
     kind = models.CharField(max_length=32, choices=Kind)
-    # Which repeat this is: emergent alerts repeat every 15 minutes until claimed.
+    # Which repeat this is: emergent alerts repeat every 15 minutes until claimed. For a
+    # reply that was not delivered, the reply's id: one alert per reply.
     window = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=16)  # email | webhook
     recipient = models.CharField(max_length=300)

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import User
+from accounts.models import Role, User
 from routing import selectors
 from routing.models import Notification, WorkItem
 
@@ -126,6 +126,30 @@ def on_call_recipients(*, item: WorkItem, at: datetime.datetime) -> list[Recipie
         recipients.append(Recipient("webhook", routing_settings.alert_webhook_url))
     if not recipients:
         logger.error("clinic %s has no one to alert for work item %s", item.clinic_id, item.pk)
+    return recipients
+
+
+def administrator_recipients(*, clinic) -> list[Recipient]:
+    """The clinic's administrators; with none who has an e-mail, its on-call fallback
+    address, then its clinicians. The alert webhook, when set, too. Never nobody."""
+    routing_settings = selectors.clinic_routing(clinic=clinic)
+    recipients = [
+        Recipient("email", u.email, u)
+        for u in selectors.clinicians_of(clinic=clinic, roles=(Role.ADMIN,))
+        if u.email
+    ]
+    if not recipients and routing_settings.on_call_fallback_email:
+        recipients = [Recipient("email", routing_settings.on_call_fallback_email)]
+    if not recipients:
+        recipients = [
+            Recipient("email", u.email, u)
+            for u in selectors.clinicians_of(clinic=clinic)
+            if u.email
+        ]
+    if routing_settings.alert_webhook_url:
+        recipients.append(Recipient("webhook", routing_settings.alert_webhook_url))
+    if not recipients:
+        logger.error("clinic %s has no one to tell about an undelivered reply", clinic.pk)
     return recipients
 
 

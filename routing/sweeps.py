@@ -12,7 +12,7 @@ from django.utils import timezone
 from routing import notifications, services
 from routing.models import Notification, SlaBreach, WorkEvent, WorkItem
 from triage.labels import Acuity
-from triage.models import Message
+from triage.models import Message, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -124,3 +124,48 @@ def retry_pending_notifications(*, now: datetime.datetime | None = None) -> int:
         result = notifications.deliver(notification_id=notification_id)
         sent += bool(result and result.status == Notification.Status.SENT)
     return sent
+
+
+def alert_undelivered_replies(*, now: datetime.datetime | None = None) -> int:
+    """Once per reply, tell the clinic's administrators (and its alert webhook) about a
+    reply the portal has not confirmed in time: the patient may not have it."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.UNDELIVERED_REPLY_ALERT_MINUTES)
+    late = (
+        OutgoingMessage.objects.filter(delivered_at__isnull=True, created_at__lte=cutoff)
+        .exclude(
+            pk__in=Notification.objects.filter(kind=Notification.Kind.REPLY_UNDELIVERED).values(
+                "window"
+            )
+        )
+        .select_related("clinic", "conversation__patient")
+        .order_by("id")[:BATCH]
+    )
+    alerted = 0
+    for reply in late:
+        item = (
+            WorkItem.objects.filter(conversation_id=reply.conversation_id)
+            .select_related("clinic")
+            .order_by("-id")
+            .first()
+        )
+        if item is None:
+            logger.error("reply %s is undelivered and has no work item to alert on", reply.pk)
+            continue
+        minutes = int((now - reply.created_at).total_seconds() // 60)
+        with transaction.atomic():
+            created = notifications.notify_once(
+                item=item,
+                kind=Notification.Kind.REPLY_UNDELIVERED,
+                window=reply.pk,
+                recipients=notifications.administrator_recipients(clinic=reply.clinic),
+                subject=f"Reply not delivered to the portal for {minutes} min",
+                body=(
+                    f"The {reply.get_kind_display().lower()} of {reply.created_at:%Y-%m-%d %H:%M}"
+                    f" UTC (work item {item.pk}) has not been confirmed by the patient portal"
+                    f" after {minutes} minutes. Check the portal connection; if the patient"
+                    " may be waiting, contact them another way."
+                ),
+            )
+        alerted += bool(created)
+    return alerted

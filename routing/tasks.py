@@ -36,3 +36,8 @@ def apply_coverage() -> int:
 @shared_task(**RETRY)
 def retry_pending_notifications() -> int:
     return sweeps.retry_pending_notifications()
+
+
+@shared_task(**RETRY)
+def alert_undelivered_replies() -> int:
+    return sweeps.alert_undelivered_replies()
