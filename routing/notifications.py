@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import Role, User
+from accounts.models import Clinic, Role, User
 from routing import selectors
 from routing.models import Notification, WorkItem
 
@@ -108,48 +108,33 @@ def on_call_recipients(*, item: WorkItem, at: datetime.datetime) -> list[Recipie
     """Who gets an emergency alert: the on-call clinicians; with no one on call, the
     clinic's fallback address; with none, every nurse and physician of the clinic. The
     clinic's webhook, when set, always gets it too. Never nobody."""
-    routing_settings = selectors.clinic_routing(clinic=item.clinic)
-    recipients = [
-        Recipient("email", u.email, u)
-        for u in selectors.on_call_clinicians(clinic=item.clinic, at=at)
-        if u.email
-    ]
-    if not recipients and routing_settings.on_call_fallback_email:
-        recipients = [Recipient("email", routing_settings.on_call_fallback_email)]
-    if not recipients:
-        recipients = [
-            Recipient("email", u.email, u)
-            for u in selectors.clinicians_of(clinic=item.clinic)
-            if u.email
-        ]
-    if routing_settings.alert_webhook_url:
-        recipients.append(Recipient("webhook", routing_settings.alert_webhook_url))
-    if not recipients:
-        logger.error("clinic %s has no one to alert for work item %s", item.clinic_id, item.pk)
-    return recipients
+    return _with_fallbacks(
+        clinic=item.clinic, first=selectors.on_call_clinicians(clinic=item.clinic, at=at)
+    )
 
 
-def administrator_recipients(*, clinic) -> list[Recipient]:
-    """The clinic's administrators; with none who has an e-mail, its on-call fallback
-    address, then its clinicians. The alert webhook, when set, too. Never nobody."""
+def administrator_recipients(*, clinic: Clinic) -> list[Recipient]:
+    """The clinic's administrators, with the same fallbacks and webhook as above."""
+    return _with_fallbacks(
+        clinic=clinic, first=selectors.clinicians_of(clinic=clinic, roles=(Role.ADMIN,))
+    )
+
+
+def _emails(users) -> list[Recipient]:
+    return [Recipient("email", u.email, u) for u in users if u.email]
+
+
+def _with_fallbacks(*, clinic: Clinic, first: list[User]) -> list[Recipient]:
     routing_settings = selectors.clinic_routing(clinic=clinic)
-    recipients = [
-        Recipient("email", u.email, u)
-        for u in selectors.clinicians_of(clinic=clinic, roles=(Role.ADMIN,))
-        if u.email
-    ]
+    recipients = _emails(first)
     if not recipients and routing_settings.on_call_fallback_email:
         recipients = [Recipient("email", routing_settings.on_call_fallback_email)]
     if not recipients:
-        recipients = [
-            Recipient("email", u.email, u)
-            for u in selectors.clinicians_of(clinic=clinic)
-            if u.email
-        ]
+        recipients = _emails(selectors.clinicians_of(clinic=clinic))
     if routing_settings.alert_webhook_url:
         recipients.append(Recipient("webhook", routing_settings.alert_webhook_url))
     if not recipients:
-        logger.error("clinic %s has no one to tell about an undelivered reply", clinic.pk)
+        logger.error("clinic %s has no one to alert", clinic.pk)
     return recipients
 
 
