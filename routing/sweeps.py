@@ -131,34 +131,41 @@ def alert_undelivered_replies(*, now: datetime.datetime | None = None) -> int:
     reply the portal has not confirmed in time: the patient may not have it."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(minutes=settings.UNDELIVERED_REPLY_ALERT_MINUTES)
-    late = (
+    already_alerted = Notification.objects.filter(kind=Notification.Kind.REPLY_UNDELIVERED).values(
+        "window"
+    )
+    late = list(
         OutgoingMessage.objects.filter(delivered_at__isnull=True, created_at__lte=cutoff)
-        .exclude(
-            pk__in=Notification.objects.filter(kind=Notification.Kind.REPLY_UNDELIVERED).values(
-                "window"
-            )
-        )
-        .select_related("clinic", "conversation__patient")
+        .exclude(pk__in=already_alerted)
+        .select_related("clinic")
         .order_by("id")[:BATCH]
     )
+    # One query for the batch: each conversation's latest work item.
+    latest_item = {}
+    for item in (
+        WorkItem.objects.filter(conversation_id__in={r.conversation_id for r in late})
+        .select_related("clinic")
+        .order_by("conversation_id", "-id")
+    ):
+        latest_item.setdefault(item.conversation_id, item)
+    recipients_of_clinic = {}
     alerted = 0
     for reply in late:
-        item = (
-            WorkItem.objects.filter(conversation_id=reply.conversation_id)
-            .select_related("clinic")
-            .order_by("-id")
-            .first()
-        )
+        item = latest_item.get(reply.conversation_id)
         if item is None:
             logger.error("reply %s is undelivered and has no work item to alert on", reply.pk)
             continue
+        if reply.clinic_id not in recipients_of_clinic:
+            recipients_of_clinic[reply.clinic_id] = notifications.administrator_recipients(
+                clinic=reply.clinic
+            )
         minutes = int((now - reply.created_at).total_seconds() // 60)
         with transaction.atomic():
             created = notifications.notify_once(
                 item=item,
                 kind=Notification.Kind.REPLY_UNDELIVERED,
                 window=reply.pk,
-                recipients=notifications.administrator_recipients(clinic=reply.clinic),
+                recipients=recipients_of_clinic[reply.clinic_id],
                 subject=f"Reply not delivered to the portal for {minutes} min",
                 body=(
                     f"The {reply.get_kind_display().lower()} of {reply.created_at:%Y-%m-%d %H:%M}"

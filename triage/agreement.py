@@ -30,15 +30,17 @@ def read_first_pass_overrides(directory: Path) -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
+def first_pass_labels(row: LabeledMessage, first_overrides: dict[str, dict]) -> dict:
+    """The first annotator's labels of a row: the corpus labels, except where
+    adjudication later changed them."""
+    overridden = first_overrides.get(row.id, {})
+    return {label: overridden.get(label, getattr(row, label)) for label in LABELS}
+
+
 def agreement(
     rows: list[LabeledMessage], second: dict[str, dict], first_overrides: dict[str, dict]
 ) -> dict:
-    first_pass = {
-        r.id: {
-            label: first_overrides.get(r.id, {}).get(label, getattr(r, label)) for label in LABELS
-        }
-        for r in rows
-    }
+    first_pass = {r.id: first_pass_labels(r, first_overrides) for r in rows}
     paired = [(first_pass[r.id] | {"id": r.id}, second[r.id]) for r in rows if r.id in second]
     report = {"rows": len(paired)}
     for label in LABELS:

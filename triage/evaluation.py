@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
+from triage.agreement import LABELS, first_pass_labels
 from triage.classification import classify_items
 from triage.classifier import ACUITY_CLASSES, SERVICE_LEVEL_CLASSES, TriageModel
 from triage.corpus import LabeledMessage, is_real_question
@@ -202,10 +203,8 @@ def annotator_against_annotator(
     for row in rows:
         if row.id not in second:
             continue
-        overridden = first_overrides.get(row.id, {})
-        first = replace(row, **{k: overridden[k] for k in _LABELS if k in overridden})
-        first_rows.append(first)
-        second_rows.append(replace(row, **{k: second[row.id][k] for k in _LABELS}))
+        first_rows.append(replace(row, **first_pass_labels(row, first_overrides)))
+        second_rows.append(replace(row, **{k: second[row.id][k] for k in LABELS}))
     if not first_rows:
         return {}
 
@@ -221,6 +220,3 @@ def annotator_against_annotator(
         "second_against_first": scored(first_rows, second_rows),
         "first_against_second": scored(second_rows, first_rows),
     }
-
-
-_LABELS = ("acuity", "service_level", "evisit_candidate")

@@ -67,6 +67,14 @@ class Command(BaseCommand):
         self.stdout.write(full_report(report))
         return {"model": loaded.version.name, "data": str(path), "report": report}
 
+    def _write_scores(self, title: str, report: dict) -> None:
+        self.stdout.write(f"  {title}: {summary_line(report)}")
+        if "real_questions" in report:
+            real = report["real_questions"]
+            self.stdout.write(
+                f"  {title}, real questions only ({real['rows']}): {summary_line(real)}"
+            )
+
     def _on_corpus(self, variants: str, with_cv: bool) -> dict:
         names = [v.strip() for v in variants.split(",") if v.strip()]
         unknown = [n for n in names if n not in VARIANTS]
@@ -96,24 +104,13 @@ class Command(BaseCommand):
                 "thresholds": model.thresholds.__dict__,
                 "holdout": holdout,
             }
-            self.stdout.write(f"  held-out: {summary_line(holdout)}")
-            if "real_questions" in holdout:
-                self.stdout.write(
-                    f"  held-out, real questions only ({holdout['real_questions']['rows']}): "
-                    + summary_line(holdout["real_questions"])
-                )
+            self._write_scores("held-out", holdout)
             if with_cv:
                 self.stdout.write(
                     "  5-fold cross-validation (thresholds chosen inside each fold)..."
                 )
                 entry["cross_validation"] = cross_validate(rows, name)
-                cv = entry["cross_validation"]
-                self.stdout.write(f"  5-fold CV: {summary_line(cv)}")
-                if "real_questions" in cv:
-                    self.stdout.write(
-                        f"  5-fold CV, real questions only ({cv['real_questions']['rows']}): "
-                        + summary_line(cv["real_questions"])
-                    )
+                self._write_scores("5-fold CV", entry["cross_validation"])
             entry["seconds"] = round(time.monotonic() - started, 1)
             result["variants"][name] = entry
         best = names[0]
