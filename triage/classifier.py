@@ -63,6 +63,21 @@ def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
 
 
+def without_subject_line(items: Sequence[TriageInput]) -> np.ndarray:
+    """True for a message sent with no subject line: a free-text question, written unlike
+    a portal message with a subject (the real patients' questions of the corpus)."""
+    return np.array([not i.subject.strip() for i in items], dtype=bool)
+
+
+def split_by_subject_line(features, no_subject: np.ndarray, weight: float = 1.0):
+    """[shared | copy for messages without a subject | copy for messages with one]: a
+    head fit on this learns weights shared by both kinds of message plus a correction of
+    its own for each (feature augmentation, Daume 2007)."""
+    without = sp.diags(no_subject.astype(float) * weight)
+    with_subject = sp.diags((~no_subject).astype(float) * weight)
+    return sp.hstack([features, without @ features, with_subject @ features], format="csr")
+
+
 def _word_tfidf() -> WordTfidf:
     # Same features as TfidfVectorizer(ngram_range=(1, 2), min_df=1, max_df=0.9,
     # sublinear_tf=True, strip_accents="unicode"), with a faster transform.
@@ -96,6 +111,10 @@ class Variant:
     binary_acuity: bool = False
     # Needs the optional embedding packages (triage/embeddings.py).
     embeddings: bool = False
+    # Heads that learn, besides the shared weights, weights of their own for messages
+    # with and without a subject line (split_by_subject_line), at this weight.
+    split_by_subject: tuple[str, ...] = ()
+    subject_split_weight: float = 1.0
 
 
 VARIANTS = {
@@ -122,6 +141,15 @@ VARIANTS = {
         "TF-IDF word 1-2 grams only, logistic regression (balanced)",
         lambda: FeatureUnion([("word", _word_tfidf())]),
         _logistic_regression,
+    ),
+    "tfidf-word-char-by-subject-logreg": Variant(
+        "tfidf-word-char-by-subject-logreg",
+        "TF-IDF word 1-2 grams + char_wb 3-5 grams, logistic regression; the service-level "
+        "and e-visit heads also learn weights of their own for messages with and without a "
+        "subject line",
+        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
+        _logistic_regression,
+        split_by_subject=("service_level", "evisit_candidate"),
     ),
     # Optional, need PyTorch (triage/embeddings.py); far too slow for the speed budget.
     "minilm-logreg": Variant(
@@ -186,6 +214,7 @@ class TriageModel:
         items = [_as_input(r) for r in rows]
         text_features = featurizer.fit_transform([message_text(i.subject, i.body) for i in items])
         features = _with_cues(spec, text_features, items)
+        split = _split_features(spec, features, items)
         targets = {
             "service_level": [r.service_level for r in rows],
             "evisit_candidate": [r.evisit_candidate for r in rows],
@@ -195,7 +224,10 @@ class TriageModel:
             targets["acuity_urgent_or_above"] = [r.acuity != Acuity.ROUTINE for r in rows]
         else:
             targets["acuity"] = [r.acuity for r in rows]
-        heads = {name: spec.head().fit(features, y) for name, y in targets.items()}
+        heads = {
+            name: spec.head().fit(split if name in spec.split_by_subject else features, y)
+            for name, y in targets.items()
+        }
         return cls(featurizer, heads, variant, thresholds or DecisionThresholds())
 
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
@@ -204,11 +236,17 @@ class TriageModel:
         texts = [message_text(i.subject, i.body) for i in items]
         scorer = self._linear_scorer()
         if scorer is not None:
-            raw = scorer.probabilities(texts)
+            raw = scorer.probabilities(texts, without_subject_line(items))
         else:
             spec = VARIANTS.get(self.variant)  # None: a stored model of a retired variant
             features = _with_cues(spec, self.featurizer.transform(texts), items)
-            raw = {name: head.predict_proba(features) for name, head in self.heads.items()}
+            split = _split_features(spec, features, items)
+            raw = {
+                name: head.predict_proba(
+                    split if spec and name in spec.split_by_subject else features
+                )
+                for name, head in self.heads.items()
+            }
         out = {}
         if "acuity" in self.heads:
             out["acuity"] = _ordered(self.heads["acuity"], raw["acuity"], ACUITY_CLASSES)
@@ -239,7 +277,16 @@ class TriageModel:
                 and isinstance(parts[1], CachedCharTfidf)
                 and all(isinstance(h, LogisticRegression) for h in self.heads.values())
             )
-            self.__dict__["_scorer"] = LinearTextScorer(*parts, self.heads) if fits else None
+            self.__dict__["_scorer"] = (
+                LinearTextScorer(
+                    *parts,
+                    self.heads,
+                    split_by_subject=spec.split_by_subject,
+                    subject_split_weight=spec.subject_split_weight,
+                )
+                if fits
+                else None
+            )
         return self.__dict__["_scorer"]
 
     def __getstate__(self):
@@ -257,6 +304,12 @@ def _with_cues(spec: Variant | None, text_features, items: Sequence[TriageInput]
     if spec is None or not spec.cues:
         return text_features
     return sp.hstack([text_features, cue_features(items, spec.cues)], format="csr")
+
+
+def _split_features(spec: Variant | None, features, items: Sequence[TriageInput]):
+    if spec is None or not spec.split_by_subject:
+        return None
+    return split_by_subject_line(features, without_subject_line(items), spec.subject_split_weight)
 
 
 def _ordered(head, raw: np.ndarray, order: list) -> np.ndarray:
