@@ -5,7 +5,8 @@ from rest_framework.views import APIView
 
 from billing.models import TimeEntry
 from billing.selectors import evisits_for_billing
-from billing.services import log_minutes
+from billing.services import log_minutes, record_evisits_shown
+from triage.models import PatientDataAccess
 
 
 class EVisitListApi(APIView):
@@ -26,7 +27,11 @@ class EVisitListApi(APIView):
 
     def get(self, request: Request) -> Response:
         items = evisits_for_billing(user=request.user, status=request.query_params.get("status"))
-        return Response({"results": self.OutputSerializer(items[:500], many=True).data})
+        shown = list(items[:500])
+        record_evisits_shown(
+            user=request.user, evisits=shown, what=PatientDataAccess.What.EVISIT_LIST_API
+        )
+        return Response({"results": self.OutputSerializer(shown, many=True).data})
 
 
 class TimeEntryCreateApi(APIView):

@@ -85,12 +85,27 @@ def evisit_totals(*, evisits: QuerySet[EVisit]) -> dict:
     return {"count": totals["count"], "amount": totals["amount"] or Decimal(0)}
 
 
-def recent_exports(*, clinics: QuerySet[Clinic], limit: int = 10) -> QuerySet[ClaimExport]:
+def exports_within(*, clinics: QuerySet[Clinic]) -> QuerySet[ClaimExport]:
+    """Claims files whose every e-visit belongs to one of these clinics. A file names
+    every patient in it, so someone who may not see one of its clinics may not have it,
+    even when they may see the others."""
     return (
         ClaimExport.objects.filter(evisits__clinic__in=clinics)
+        .exclude(evisits__clinic__in=Clinic.objects.exclude(pk__in=clinics))
         .distinct()
-        .select_related("created_by")
-        .order_by("-created_at")[:limit]
+    )
+
+
+def access_export(*, user: User, export_id: int) -> ClaimExport:
+    export = exports_within(clinics=require_billing(user=user)).filter(pk=export_id).first()
+    if export is None:
+        raise Http404("not found")
+    return export
+
+
+def recent_exports(*, clinics: QuerySet[Clinic], limit: int = 10) -> QuerySet[ClaimExport]:
+    return (
+        exports_within(clinics=clinics).select_related("created_by").order_by("-created_at")[:limit]
     )
 
 

@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,8 @@ from billing.models import (
 )
 from routing.exceptions import InvalidTarget, InvalidTransition
 from routing.selectors import access_work_item
+from triage.models import PatientDataAccess
+from triage.services import record_patient_data_accesses
 
 MAX_MANUAL_MINUTES = 240
 
@@ -316,6 +319,32 @@ def export_approved(*, actor: User, export_format: str) -> ClaimExport | None:
             detail=f"{len(evisits)} claims, {export_format}, total {export.total}",
         )
         return export
+
+
+def record_evisits_shown(*, user: User, evisits: Iterable[EVisit], what: str) -> None:
+    """Access log of one page of the e-visit list (billing screen or API): one row per
+    patient on it, pointing at their first e-visit there. E-visits need
+    conversation__patient loaded (selectors.evisits_for_billing does)."""
+    record_patient_data_accesses(
+        user=user, what=what, shown=[(e.conversation.patient, e.pk) for e in evisits]
+    )
+
+
+def record_claims_export_shown(*, user: User, export: ClaimExport) -> None:
+    """Access log of a claims file handed to someone (made now or downloaded again): one
+    row per patient in the file. object_id is the export, not an e-visit: its file is
+    kept, so the privacy officer sees exactly what left and every patient in it."""
+    patients = (
+        e.conversation.patient
+        for e in export.evisits.select_related("conversation__patient").only(
+            "conversation__patient__id", "conversation__patient__clinic"
+        )
+    )
+    record_patient_data_accesses(
+        user=user,
+        what=PatientDataAccess.What.CLAIMS_EXPORT,
+        shown=[(patient, export.pk) for patient in patients],
+    )
 
 
 def _claim_row(evisit: EVisit, *, npi: str) -> dict:

@@ -5,7 +5,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,8 +42,12 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
         date_from=_date(filters["date_from"]),
         date_to=_date(filters["date_to"]),
     )
+    shown = list(items[:500])
+    services.record_evisits_shown(
+        user=request.user, evisits=shown, what=PatientDataAccess.What.EVISIT_LIST
+    )
     context = {
-        "items": items[:500],
+        "items": shown,
         "totals": selectors.evisit_totals(evisits=items),
         "filters": filters,
         "clinics": clinics,
@@ -121,16 +125,15 @@ def export(request: HttpRequest) -> HttpResponse:
     if result is None:
         messages.info(request, "Nothing approved is waiting for export.")
         return redirect("billing")
+    services.record_claims_export_shown(user=request.user, export=result)
     return _download(result)
 
 
 @login_required
 @require_GET
 def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
-    clinics = selectors.require_billing(user=request.user)
-    result = ClaimExport.objects.filter(pk=export_id, evisits__clinic__in=clinics).first()
-    if result is None:
-        raise Http404("not found")
+    result = selectors.access_export(user=request.user, export_id=export_id)
+    services.record_claims_export_shown(user=request.user, export=result)
     return _download(result)
 
 

@@ -41,7 +41,8 @@ def open_work_items(*, user: User, queue: Queue | None = None) -> QuerySet[WorkI
     )
     if queue is not None:
         items = items.filter(queue=queue)
-    return items.select_related("queue", "message", "claimed_by").order_by(
+    # conversation__patient: for the access log of the page (whose patients it showed).
+    return items.select_related("queue", "message", "claimed_by", "conversation__patient").order_by(
         "acuity_rank", "due_at", "id"
     )
 
@@ -223,6 +224,7 @@ def _page_rows(items: QuerySet[WorkItem], after: tuple | None, limit: int):
             "message__category",
             "message__created_at",
             "conversation__patient__name",
+            "conversation__patient__clinic",  # the access log's clinic, without a query per row
             "conversation__patient__preferred_language",
             "claimed_by__username",
         )

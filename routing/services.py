@@ -7,6 +7,7 @@ one consistent result. Every transition writes a WorkEvent.
 
 import datetime
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from triage.models import (
     Message,
     OutgoingMessage,
 )
+from triage.services import record_patient_data_accesses
 
 logger = logging.getLogger(__name__)
 
@@ -648,3 +650,12 @@ def apply_coverage(*, now: datetime.datetime | None = None) -> int:
             )
             moved += 1
     return moved
+
+
+def record_work_items_shown(*, user: User, items: Iterable[WorkItem], what: str) -> None:
+    """Access log of one page of a queue (staff screen or API): one row per patient on
+    the page, pointing at their first work item there. Items need conversation__patient
+    loaded."""
+    record_patient_data_accesses(
+        user=user, what=what, shown=[(item.conversation.patient, item.pk) for item in items]
+    )

@@ -73,6 +73,9 @@ def work(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
+    services.record_work_items_shown(
+        user=request.user, items=rows, what=PatientDataAccess.What.QUEUE_LIST
+    )
     context = {
         "membership": membership,
         "queues": queues,
@@ -93,6 +96,9 @@ def work_rows(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
+    services.record_work_items_shown(
+        user=request.user, items=rows, what=PatientDataAccess.What.QUEUE_LIST
+    )
     context = {"rows": rows, "cursor": cursor, "queue_param": queue.pk if queue else MINE}
     return render(request, "routing/_rows.html", {**context, "now": timezone.now()})
 

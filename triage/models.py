@@ -194,18 +194,29 @@ class LabelCorrection(models.Model):
 
 class PatientDataAccess(models.Model):
     """Who looked at a patient's messages or billing record, and when: the access log a
-    clinic's privacy officer is asked for. Written when a page shows the data; never
+    clinic's privacy officer is asked for. Written when a page, an API answer or an
+    export shows the data (lists and exports: one row per patient per request); never
     edited."""
 
     class What(models.TextChoices):
         MESSAGE_THREAD = "message_thread", "Message thread"
         EVISIT_RECORD = "evisit_record", "E-visit billing record"
+        QUEUE_LIST = "queue_list", "Queue list (names and subjects)"
+        QUEUE_LIST_API = "queue_list_api", "Queue list via API (subjects)"
+        EVISIT_LIST = "evisit_list", "E-visit billing list"
+        EVISIT_LIST_API = "evisit_list_api", "E-visit billing list via API"
+        CLAIMS_EXPORT = "claims_export", "Claims export file (CSV or FHIR)"
+        PORTAL_REPLIES = "portal_replies", "Replies collected by the patient portal"
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     what = models.CharField(max_length=32, choices=What)
-    # The work item or e-visit the page was about.
+    # What was shown, by `what`: the work item (message thread, queue lists), the
+    # e-visit (record, lists), the staff reply (portal replies) or the claims export
+    # (export file). A list shows a patient's first item on the page; an export names
+    # the export, whose file is kept (ClaimExport.content), so the privacy officer can
+    # see exactly what left with it and who else was in it.
     object_id = models.BigIntegerField()
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 

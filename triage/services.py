@@ -1,5 +1,6 @@
 import datetime
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
@@ -195,3 +196,26 @@ def record_patient_data_access(
     return PatientDataAccess.objects.create(
         clinic_id=patient.clinic_id, patient=patient, user=user, what=what, object_id=object_id
     )
+
+
+def record_patient_data_accesses(
+    *, user: User, what: str, shown: Iterable[tuple[Patient, int]]
+) -> list[PatientDataAccess]:
+    """The access log of a list page, an API page or an export: one row per patient, in
+    one INSERT. `shown` is what the response really contains (after filtering and
+    paging), in its order, as (patient, object_id) per item. A patient with several
+    items on the page gets one row whose object_id is their first item: the one the
+    privacy officer opens first, and it leads to the patient's others."""
+    rows: dict[int, PatientDataAccess] = {}
+    for patient, object_id in shown:
+        if patient.pk not in rows:
+            rows[patient.pk] = PatientDataAccess(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.pk,
+                user=user,
+                what=what,
+                object_id=object_id,
+            )
+    if not rows:
+        return []
+    return PatientDataAccess.objects.bulk_create(rows.values())

@@ -5,6 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from routing.selectors import access_queue, open_work_items
+from routing.services import record_work_items_shown
+from triage.models import PatientDataAccess
 
 
 class QueueOrderPagination(CursorPagination):
@@ -42,5 +44,8 @@ class WorkItemListApi(APIView):
         paginator = QueueOrderPagination()
         page = paginator.paginate_queryset(
             open_work_items(user=request.user, queue=queue), request, view=self
+        )
+        record_work_items_shown(
+            user=request.user, items=page, what=PatientDataAccess.What.QUEUE_LIST_API
         )
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

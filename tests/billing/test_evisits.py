@@ -2,13 +2,14 @@
 
 import datetime
 import json
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import Membership, Role
 from billing import selectors, services
-from billing.models import BillingAuditEvent, EVisit, PatientVisit
+from billing.models import BillingAuditEvent, ClaimExport, EVisit, PatientVisit
 from routing import services as routing_services
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
@@ -194,3 +195,124 @@ def test_opening_an_evisit_record_is_written_to_the_access_log(client, clinic_da
     access = PatientDataAccess.objects.get()
     assert (access.user, access.patient, access.clinic) == (billing, patient, clinic)
     assert (access.what, access.object_id) == ("evisit_record", evisit.pk)
+
+
+def evisit_for(clinic, *, status, patient=None, days_ago=1) -> EVisit:
+    """An e-visit of a patient of `clinic` (a new one unless given), in its own
+    conversation, with the fields the list and the export show."""
+    return EVisit.objects.create(
+        clinic=clinic,
+        conversation=ConversationFactory(patient=patient or PatientFactory(clinic=clinic)),
+        status=status,
+        code="99422",
+        minutes=12,
+        amount=Decimal("31.00"),
+        window_start=timezone.now() - datetime.timedelta(days=days_ago),
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [("/api/v1/billing/evisits", "evisit_list_api"), ("/billing/", "evisit_list")],
+)
+def test_the_evisit_list_is_written_to_the_access_log_once_per_patient_shown(
+    client, clinic_day, url, what
+):
+    clinic, _, _, billing, _, _, _ = clinic_day
+    newest = evisit_for(clinic, status="ready", days_ago=1)
+    patient = newest.conversation.patient
+    evisit_for(clinic, status="ready", patient=patient, days_ago=2)
+    other = evisit_for(clinic, status="ready", days_ago=3)
+    evisit_for(clinic, status="rejected")  # filtered out by the status
+    client.force_login(billing)
+
+    assert client.get(url, {"status": "ready"}).status_code == 200
+
+    logged = PatientDataAccess.objects.values_list("patient", "object_id", "what", "user")
+    assert sorted(logged) == sorted(
+        [
+            (patient.pk, newest.pk, what, billing.pk),  # the patient's first row on the page
+            (other.conversation.patient_id, other.pk, what, billing.pk),
+        ]
+    )
+
+
+@pytest.mark.parametrize("export_format", ["csv", "fhir"])
+def test_a_claims_export_and_its_download_are_written_to_the_access_log(
+    client, clinic_day, export_format
+):
+    clinic, _, _, billing, _, _, _ = clinic_day
+    first = evisit_for(clinic, status="approved")
+    patient = first.conversation.patient
+    evisit_for(clinic, status="approved", patient=patient, days_ago=2)
+    second = evisit_for(clinic, status="approved", days_ago=3)
+    evisit_for(clinic, status="ready")  # not approved: not in the file
+    in_file = {patient.pk, second.conversation.patient_id}
+    client.force_login(billing)
+
+    response = client.post("/billing/export", {"format": export_format})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    export = ClaimExport.objects.get()
+    content = response.content.decode()
+    assert patient.mrn in content
+    assert second.conversation.patient.mrn in content
+    logged = list(PatientDataAccess.objects.values_list("patient", "object_id", "what", "user"))
+    assert sorted(logged) == sorted(
+        (patient_id, export.pk, "claims_export", billing.pk) for patient_id in in_file
+    )
+
+    before = PatientDataAccess.objects.latest("pk").pk
+
+    assert client.get(f"/billing/exports/{export.pk}").status_code == 200  # downloaded again
+
+    again = PatientDataAccess.objects.filter(pk__gt=before).values_list("patient", "object_id")
+    assert sorted(again) == sorted((patient_id, export.pk) for patient_id in in_file)
+
+
+def test_a_refused_or_empty_billing_request_writes_nothing_to_the_access_log(client, clinic_day):
+    clinic, _, nurse, billing, _, _, _ = clinic_day
+    evisit = evisit_for(clinic, status="approved")
+    client.force_login(billing)
+    assert client.post("/billing/export", {"format": "csv"}).status_code == 200
+    export = ClaimExport.objects.get()
+    PatientDataAccess.objects.all().delete()
+    outsider = StaffFactory(clinic=ClinicFactory(), role=Role.BILLING)
+
+    assert client.post("/billing/export", {"format": "csv"}).status_code == 302  # nothing left
+    assert client.post("/billing/export", {"format": "pdf"}).status_code == 302
+    for user in (nurse, outsider):
+        client.force_login(user)
+        assert client.get(f"/billing/exports/{export.pk}").status_code == 404
+        assert client.get(f"/billing/evisits/{evisit.pk}/").status_code == 404
+    client.force_login(nurse)
+    assert client.get("/api/v1/billing/evisits").status_code == 404
+    assert client.get("/billing/").status_code == 404
+    assert client.post("/billing/export", {"format": "csv"}).status_code == 404
+    client.force_login(outsider)
+    assert client.get("/api/v1/billing/evisits").json()["results"] == []
+
+    assert not PatientDataAccess.objects.exists()
+
+
+def test_a_claims_file_naming_another_clinics_patients_is_refused_to_who_may_not_see_it(
+    client, clinic_day
+):
+    clinic, _, _, billing, _, _, _ = clinic_day
+    other = ClinicFactory()
+    both = StaffFactory(clinic=clinic, role=Role.BILLING)
+    Membership.objects.create(user=both, clinic=other, role=Role.BILLING)
+    evisit_for(clinic, status="approved")
+    elsewhere = evisit_for(other, status="approved")
+    client.force_login(both)
+    assert client.post("/billing/export", {"format": "csv"}).status_code == 200
+    export = ClaimExport.objects.get()
+    assert elsewhere.conversation.patient.mrn in export.content
+    assert client.get(f"/billing/exports/{export.pk}").status_code == 200
+
+    client.force_login(billing)  # billing for `clinic` only
+
+    assert client.get(f"/billing/exports/{export.pk}").status_code == 404
+    assert export not in selectors.recent_exports(clinics=selectors.billing_clinics(user=billing))
+    assert not PatientDataAccess.objects.filter(user=billing).exists()

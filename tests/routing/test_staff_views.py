@@ -15,6 +15,7 @@ from routing import services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.routing.factories import routed_item
+from tests.triage.factories import ConversationFactory
 from triage.models import LabelCorrection, PatientDataAccess
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +166,42 @@ def test_opening_a_message_is_written_to_the_access_log_and_a_refused_one_is_not
         clinic,
     )
     assert (access.what, access.object_id) == ("message_thread", item.pk)
+
+
+def test_a_queue_page_is_written_to_the_access_log_once_per_patient_shown(client):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    first = routed_item(clinic, acuity="urgent")
+    patient = first.conversation.patient
+    routed_item(clinic, conversation=ConversationFactory(patient=patient))
+    other = routed_item(clinic)
+    clerical = routed_item(clinic, level="clerical")  # another pool: not on the nurse page
+    logged_in(client, nurse)
+
+    assert client.get("/work/").status_code == 200
+
+    logged = PatientDataAccess.objects.values_list("patient", "object_id", "what", "user")
+    assert sorted(logged) == sorted(
+        [
+            (patient.pk, first.pk, "queue_list", nurse.pk),
+            (other.conversation.patient_id, other.pk, "queue_list", nurse.pk),
+        ]
+    )
+
+    assert client.get(f"/work/rows?queue={clerical.queue_id}").status_code == 200
+
+    access = PatientDataAccess.objects.latest("pk")
+    assert (access.patient, access.object_id) == (clerical.conversation.patient, clerical.pk)
+    assert PatientDataAccess.objects.count() == 3
+
+
+def test_a_refused_queue_page_writes_nothing_to_the_access_log(client):
+    nurse = StaffFactory(clinic=ClinicFactory(), role=Role.NURSE)
+    theirs = routed_item(ClinicFactory())
+    logged_in(client, nurse)
+
+    assert client.get(f"/work/?queue={theirs.queue_id}").status_code == 404
+    assert client.get(f"/work/rows?queue={theirs.queue_id}").status_code == 404
+    assert client.get("/work/rows?after=bad").status_code == 404
+
+    assert not PatientDataAccess.objects.exists()

@@ -1,21 +1,27 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
 from routing.models import WorkItem
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from tests.triage.factories import MessageFactory
+from tests.triage.factories import ConversationFactory, MessageFactory
+from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/work-items"
 
 
-def work_item(queue, *, acuity, rank, due_in_minutes, status=WorkItem.Status.OPEN):
-    message = MessageFactory(conversation__patient__clinic=queue.clinic)
+def work_item(queue, *, acuity, rank, due_in_minutes, status=WorkItem.Status.OPEN, patient=None):
+    if patient is None:
+        message = MessageFactory(conversation__patient__clinic=queue.clinic)
+    else:  # another conversation of the same patient
+        message = MessageFactory(conversation=ConversationFactory(patient=patient))
     return WorkItem.objects.create(
         clinic=queue.clinic,
         conversation=message.conversation,
@@ -71,3 +77,50 @@ def test_non_numeric_queue_is_400(client_for):
     response = client_for(nurse).get(URL, {"queue": "nurses"})
     assert response.status_code == 400
     assert "queue" in response.json()["errors"]
+
+
+def test_a_page_is_written_to_the_access_log_once_per_patient_on_it(client_for):
+    clinic = ClinicFactory()
+    queues = ensure_default_queues(clinic=clinic)
+    nurse_queue = queues[Role.NURSE]
+    first = work_item(nurse_queue, acuity="emergent", rank=0, due_in_minutes=5)
+    patient = first.conversation.patient
+    work_item(nurse_queue, acuity="urgent", rank=1, due_in_minutes=5, patient=patient)
+    other = work_item(nurse_queue, acuity="urgent", rank=1, due_in_minutes=50)
+    next_page = work_item(nurse_queue, acuity="routine", rank=2, due_in_minutes=5)
+    work_item(queues[Role.CLERICAL], acuity="routine", rank=2, due_in_minutes=5)  # filtered out
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    api = client_for(nurse)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(URL, {"queue": nurse_queue.pk, "page_size": 3})
+
+    assert response.status_code == 200
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "triage_patientdataaccess"')]
+    assert len(inserts) == 1  # one bulk insert for the page
+    logged = PatientDataAccess.objects.values_list("patient", "object_id", "what", "user", "clinic")
+    assert sorted(logged) == sorted(
+        [
+            (patient.pk, first.pk, "queue_list_api", nurse.pk, clinic.pk),
+            (other.conversation.patient_id, other.pk, "queue_list_api", nurse.pk, clinic.pk),
+        ]
+    )
+
+    api.get(response.json()["next"])
+
+    assert PatientDataAccess.objects.filter(
+        patient=next_page.conversation.patient, object_id=next_page.pk
+    ).exists()
+    assert PatientDataAccess.objects.count() == 3
+
+
+def test_refused_or_empty_pages_write_nothing_to_the_access_log(client_for):
+    other_queue = ensure_default_queues(clinic=ClinicFactory())[Role.NURSE]
+    work_item(other_queue, acuity="urgent", rank=1, due_in_minutes=5)
+    api = client_for(StaffFactory(role=Role.NURSE))
+
+    assert api.get(URL, {"queue": other_queue.pk}).status_code == 404
+    assert api.get(URL, {"queue": "nurses"}).status_code == 400
+    assert api.get(URL).json()["results"] == []  # another clinic's items are not listed
+
+    assert not PatientDataAccess.objects.exists()

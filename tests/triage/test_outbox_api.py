@@ -7,6 +7,8 @@ from accounts.models import Role
 from routing import services
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import routed_item
+from tests.triage.factories import ConversationFactory
+from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,43 @@ def test_the_message_page_says_whether_the_patient_has_the_reply(client, client_
     page = client.get(f"/work/items/{item.pk}/").content.decode()
     assert "Delivered to the portal" in page
     assert "Not yet delivered" not in page
+
+
+def test_replies_the_portal_collects_are_written_to_the_access_log(client_for):
+    clinic = ClinicFactory()
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    portal = StaffFactory(clinic=clinic, role=Role.ADMIN)  # the portal's integration user
+    item, first = replied_item(clinic, nurse, "First answer")
+    patient = item.conversation.patient
+    same_patient = routed_item(clinic, conversation=ConversationFactory(patient=patient))
+    second = services.respond(actor=nurse, item_id=same_patient.pk, body="Second answer")
+    _, later = replied_item(clinic, nurse)  # another patient, on the next page
+    api = client_for(portal)
+
+    page = api.get(OUTBOX, {"clinic": clinic.slug, "page_size": 2}).json()
+
+    assert [r["id"] for r in page["results"]] == [first.pk, second.pk]
+    access = PatientDataAccess.objects.get()  # one patient on the page: one row
+    assert (access.user, access.patient, access.what, access.object_id) == (
+        portal,
+        patient,
+        "portal_replies",
+        first.pk,
+    )
+
+    assert api.post(f"{OUTBOX}/{later.pk}/delivered").status_code == 200
+
+    access = PatientDataAccess.objects.latest("pk")
+    assert (access.patient, access.object_id) == (later.conversation.patient, later.pk)
+    assert PatientDataAccess.objects.count() == 2
+
+
+def test_a_refused_outbox_writes_nothing_to_the_access_log(client_for):
+    other = ClinicFactory()
+    _, their_reply = replied_item(other, StaffFactory(clinic=other, role=Role.NURSE))
+    api = client_for(StaffFactory(clinic=ClinicFactory(), role=Role.ADMIN))
+
+    assert api.get(OUTBOX, {"clinic": other.slug}).status_code == 404
+    assert api.post(f"{OUTBOX}/{their_reply.pk}/delivered").status_code == 404
+
+    assert not PatientDataAccess.objects.exists()

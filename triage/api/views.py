@@ -5,12 +5,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from triage.models import PatientDataAccess
 from triage.selectors import access_clinic, undelivered_replies
 from triage.services import (
     IncomingMessage,
     PatientDetails,
     mark_reply_delivered,
     receive_message,
+    record_patient_data_access,
+    record_patient_data_accesses,
 )
 
 
@@ -107,6 +110,12 @@ class OutboxApi(APIView):
         clinic = access_clinic(user=request.user, clinic_slug=slug)
         paginator = OutboxPagination()
         page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
+        # The portal's integration user is still someone the data was handed to.
+        record_patient_data_accesses(
+            user=request.user,
+            what=PatientDataAccess.What.PORTAL_REPLIES,
+            shown=[(reply.conversation.patient, reply.pk) for reply in page],
+        )
         return paginator.get_paginated_response(ReplyOutputSerializer(page, many=True).data)
 
 
@@ -116,4 +125,10 @@ class ReplyDeliveredApi(APIView):
 
     def post(self, request: Request, reply_id: int) -> Response:
         reply = mark_reply_delivered(user=request.user, reply_id=reply_id)
+        record_patient_data_access(
+            user=request.user,
+            patient=reply.conversation.patient,
+            what=PatientDataAccess.What.PORTAL_REPLIES,
+            object_id=reply.pk,
+        )
         return Response(ReplyOutputSerializer(reply).data)
