@@ -187,7 +187,7 @@ VARIANTS = {
         binary_acuity=True,
     ),
 }
-DEFAULT_VARIANT = "tfidf-word-char-logreg"
+DEFAULT_VARIANT = "tfidf-word-char-by-subject-logreg"
 
 
 def _as_input(row: LabeledMessage) -> TriageInput:
