@@ -54,6 +54,11 @@ class DecisionThresholds:
     emergent: float = 0.5  # P(emergent) at or above: emergent
     urgent_or_above: float = 0.5  # P(emergent) + P(urgent) at or above: at least urgent
     evisit: float = 0.5
+    # Messages sent with a subject line (portal messages) may have a pair of their own,
+    # higher: the model ranks their urgency far better than free-text questions'. A
+    # message without a subject keeps the pair above. None: the pair above for all.
+    emergent_with_subject: float | None = None
+    urgent_or_above_with_subject: float | None = None
     # Below this confidence the classification is marked "needs review", and it is routed
     # to the more trained of the two likeliest roles: unsure never routes down.
     review: float = 0.5
@@ -297,7 +302,7 @@ class TriageModel:
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
             return []
-        return decide(self.probabilities(items), self.thresholds)
+        return decide(self.probabilities(items), self.thresholds, without_subject_line(items))
 
 
 def _with_cues(spec: Variant | None, text_features, items: Sequence[TriageInput]):
@@ -320,15 +325,34 @@ def _p_true(head, raw: np.ndarray) -> np.ndarray:
     return raw[:, list(head.classes_).index(True)]
 
 
-def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[TriagePrediction]:
+def acuity_thresholds(
+    t: DecisionThresholds, without_subject: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per message, the (emergent, urgent-or-above) thresholds that apply to it."""
+    emergent_with = t.emergent if t.emergent_with_subject is None else t.emergent_with_subject
+    urgent_with = (
+        t.urgent_or_above
+        if t.urgent_or_above_with_subject is None
+        else t.urgent_or_above_with_subject
+    )
+    return (
+        np.where(without_subject, t.emergent, emergent_with),
+        np.where(without_subject, t.urgent_or_above, urgent_with),
+    )
+
+
+def decide(
+    probabilities: dict[str, np.ndarray], t: DecisionThresholds, without_subject: np.ndarray
+) -> list[TriagePrediction]:
     acuity_p = probabilities["acuity"]
     level_p = probabilities["service_level"]
     evisit_p = probabilities["evisit_candidate"]
     n = len(evisit_p)
 
     at_least_urgent = acuity_p[:, 0] + acuity_p[:, 1]
+    t_emergent, t_urgent_or_above = acuity_thresholds(t, without_subject)
     acuity_index = np.where(
-        acuity_p[:, 0] >= t.emergent, 0, np.where(at_least_urgent >= t.urgent_or_above, 1, 2)
+        acuity_p[:, 0] >= t_emergent, 0, np.where(at_least_urgent >= t_urgent_or_above, 1, 2)
     )
     acuity_conf = np.choose(acuity_index, [acuity_p[:, 0], at_least_urgent, acuity_p[:, 2]])
 

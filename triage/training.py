@@ -17,6 +17,7 @@ from triage.classifier import (
     DecisionThresholds,
     TriageInput,
     TriageModel,
+    without_subject_line,
 )
 from triage.corpus import LabeledMessage
 from triage.labels import Acuity
@@ -61,16 +62,40 @@ def _red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
     )
 
 
+def _acuity_ranks(p_emergent, p_urgent_or_above, flag_rank, t_emergent, t_urgent_or_above):
+    rank = np.where(
+        p_emergent >= t_emergent, 0, np.where(p_urgent_or_above >= t_urgent_or_above, 1, 2)
+    )
+    return np.minimum(rank, flag_rank)
+
+
+def _meets_recall_targets(rank: np.ndarray, gold_rank: np.ndarray) -> bool:
+    emergent, urgent_or_above = gold_rank == 0, gold_rank <= 1
+    if emergent.any() and (rank[emergent] == 0).mean() < EMERGENT_RECALL_TARGET:
+        return False
+    return not (
+        urgent_or_above.any()
+        and (rank[urgent_or_above] <= 1).mean() < URGENT_OR_ABOVE_RECALL_TARGET
+    )
+
+
 def choose_thresholds(
     probabilities: dict[str, np.ndarray],
     rows: Sequence[LabeledMessage],
     hits: Sequence[list],
+    without_subject: np.ndarray,
 ) -> DecisionThresholds:
-    """Among the threshold pairs that reach both recall targets on out-of-fold
-    predictions (red flags included, as in production), the one with the best acuity
-    accuracy; then the e-visit threshold with the best F1."""
+    """Recall-first thresholds from out-of-fold predictions, red flags included as in
+    production:
+
+    1. among the acuity threshold pairs that reach both recall targets on all rows, the
+       one with the best acuity accuracy;
+    2. for messages with a subject line, a pair of their own: the most accurate that
+       still reaches both targets on all rows and among those messages alone. Messages
+       without a subject keep pair 1, so their recall does not fall;
+    3. the e-visit threshold with the best F1.
+    """
     gold_rank = np.array([ACUITY_CLASSES.index(r.acuity) for r in rows])
-    emergent, urgent_or_above = gold_rank == 0, gold_rank <= 1
     flag_rank = _red_flag_ranks(hits)
     p_emergent = probabilities["acuity"][:, 0]
     p_urgent_or_above = p_emergent + probabilities["acuity"][:, 1]
@@ -79,20 +104,38 @@ def choose_thresholds(
     best = (-1.0, grid[-1], grid[-1])  # (accuracy, t_emergent, t_urgent_or_above)
     for t_e in grid:
         is_emergent = (p_emergent >= t_e) | (flag_rank == 0)
-        if emergent.any() and is_emergent[emergent].mean() < EMERGENT_RECALL_TARGET:
+        if (gold_rank == 0).any() and is_emergent[gold_rank == 0].mean() < EMERGENT_RECALL_TARGET:
             continue
         for t_u in grid:
-            rank = np.where(p_emergent >= t_e, 0, np.where(p_urgent_or_above >= t_u, 1, 2))
-            rank = np.minimum(rank, flag_rank)
-            if (
-                urgent_or_above.any()
-                and (rank[urgent_or_above] <= 1).mean() < URGENT_OR_ABOVE_RECALL_TARGET
-            ):
+            rank = _acuity_ranks(p_emergent, p_urgent_or_above, flag_rank, t_e, t_u)
+            if not _meets_recall_targets(rank, gold_rank):
                 continue
             accuracy = float((rank == gold_rank).mean())
             if accuracy > best[0]:
                 best = (accuracy, t_e, t_u)
     _, best_e, best_u = best
+
+    with_subject = ~without_subject
+    rank = _acuity_ranks(p_emergent, p_urgent_or_above, flag_rank, best_e, best_u)
+    best_with = (float((rank == gold_rank).mean()), best_e, best_u)
+    for t_e in grid:
+        for t_u in grid:
+            rank[with_subject] = _acuity_ranks(
+                p_emergent[with_subject],
+                p_urgent_or_above[with_subject],
+                flag_rank[with_subject],
+                t_e,
+                t_u,
+            )
+            if not (
+                _meets_recall_targets(rank, gold_rank)
+                and _meets_recall_targets(rank[with_subject], gold_rank[with_subject])
+            ):
+                continue
+            accuracy = float((rank == gold_rank).mean())
+            if accuracy > best_with[0]:
+                best_with = (accuracy, t_e, t_u)
+    _, best_e_with, best_u_with = best_with
 
     gold_evisit = np.array([r.evisit_candidate for r in rows])
     best_v, best_f1 = 0.5, -1.0
@@ -100,7 +143,13 @@ def choose_thresholds(
         f1 = f1_score(gold_evisit, probabilities["evisit_candidate"] >= t_v, zero_division=0)
         if f1 > best_f1:
             best_v, best_f1 = float(t_v), f1
-    return DecisionThresholds(emergent=float(best_e), urgent_or_above=float(best_u), evisit=best_v)
+    return DecisionThresholds(
+        emergent=float(best_e),
+        urgent_or_above=float(best_u),
+        evisit=best_v,
+        emergent_with_subject=float(best_e_with),
+        urgent_or_above_with_subject=float(best_u_with),
+    )
 
 
 def out_of_fold_probabilities(
@@ -128,6 +177,9 @@ def fit_model(rows: Sequence[LabeledMessage], variant: str, inner_folds: int = 3
         for r in rows
     ]
     thresholds = choose_thresholds(
-        out_of_fold_probabilities(rows, variant, inner_folds), rows, hits
+        out_of_fold_probabilities(rows, variant, inner_folds),
+        rows,
+        hits,
+        without_subject_line([as_input(r) for r in rows]),
     )
     return TriageModel.train(rows, variant=variant, thresholds=thresholds)

@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+
+from triage.classifier import DecisionThresholds, TriageInput, decide, without_subject_line
+from triage.corpus import LabeledMessage
+from triage.training import (
+    EMERGENT_RECALL_TARGET,
+    URGENT_OR_ABOVE_RECALL_TARGET,
+    choose_thresholds,
+)
+
+
+def _row(index: int, *, subject: str, acuity: str) -> LabeledMessage:
+    return LabeledMessage(
+        id=f"r{index}",
+        subject=subject,
+        body="message",
+        acuity=acuity,
+        service_level="nurse",
+        evisit_candidate=False,
+    )
+
+
+@pytest.fixture
+def portal_and_free_text():
+    """Portal messages (with a subject) whose urgency the model ranks cleanly, and
+    free-text questions (no subject) whose urgent ones it ranks low: the one pair that
+    catches the free-text ones calls many routine portal messages urgent."""
+    rng = np.random.default_rng(7)
+    rows, p_urgent = [], []
+    for i in range(300):
+        urgent = i % 5 == 0
+        rows.append(_row(i, subject="Refill", acuity="urgent" if urgent else "routine"))
+        p_urgent.append(rng.uniform(0.55, 0.9) if urgent else rng.uniform(0.05, 0.5))
+    for i in range(300, 400):
+        urgent = i % 10 == 0
+        rows.append(_row(i, subject="", acuity="urgent" if urgent else "routine"))
+        p_urgent.append(rng.uniform(0.1, 0.3) if urgent else rng.uniform(0.05, 0.4))
+    p_urgent = np.array(p_urgent)
+    acuity = np.column_stack([np.zeros(len(rows)), p_urgent, 1.0 - p_urgent])
+    probabilities = {"acuity": acuity, "evisit_candidate": np.zeros(len(rows))}
+    return rows, probabilities
+
+
+def _predicted_acuity(rows, probabilities, thresholds):
+    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    probabilities = {
+        **probabilities,
+        "service_level": np.tile([0.0, 0.0, 1.0, 0.0], (len(rows), 1)),
+    }
+    return np.array(
+        [p.acuity for p in decide(probabilities, thresholds, without_subject_line(items))]
+    )
+
+
+def test_messages_with_a_subject_get_a_higher_pair_that_still_reaches_the_recall_targets(
+    portal_and_free_text,
+):
+    rows, probabilities = portal_and_free_text
+    no_flags = [[] for _ in rows]
+    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    thresholds = choose_thresholds(probabilities, rows, no_flags, without_subject_line(items))
+
+    assert thresholds.urgent_or_above_with_subject > thresholds.urgent_or_above
+    predicted = _predicted_acuity(rows, probabilities, thresholds)
+    gold = np.array([r.acuity for r in rows])
+    with_subject = np.array([bool(r.subject) for r in rows])
+    for part in (np.ones(len(rows), bool), with_subject):
+        urgent = part & (gold == "urgent")
+        assert (predicted[urgent] == "urgent").mean() >= URGENT_OR_ABOVE_RECALL_TARGET
+
+    one_pair = DecisionThresholds(
+        emergent=thresholds.emergent, urgent_or_above=thresholds.urgent_or_above
+    )
+    single = _predicted_acuity(rows, probabilities, one_pair)
+    assert (predicted == gold).mean() > (single == gold).mean()
+    # Free-text questions are decided exactly as with the one pair.
+    assert (predicted[~with_subject] == single[~with_subject]).all()
+
+
+def test_the_pair_for_messages_with_a_subject_still_reaches_emergent_recall_overall_and_among_them(
+    portal_and_free_text,
+):
+    rows, probabilities = portal_and_free_text
+    rows = [
+        _row(i, subject=r.subject, acuity="emergent" if r.acuity == "urgent" else r.acuity)
+        for i, r in enumerate(rows)
+    ]
+    acuity = probabilities["acuity"]
+    probabilities = {
+        **probabilities,
+        "acuity": np.column_stack([acuity[:, 1], np.zeros(len(rows)), acuity[:, 2]]),
+    }
+    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    thresholds = choose_thresholds(
+        probabilities, rows, [[] for _ in rows], without_subject_line(items)
+    )
+
+    predicted = _predicted_acuity(rows, probabilities, thresholds)
+    gold = np.array([r.acuity for r in rows])
+    with_subject = np.array([bool(r.subject) for r in rows])
+    assert thresholds.emergent_with_subject > thresholds.emergent
+    for part in (np.ones(len(rows), bool), with_subject):
+        emergent = part & (gold == "emergent")
+        assert (predicted[emergent] == "emergent").mean() >= EMERGENT_RECALL_TARGET
+
+
+def test_a_message_without_a_subject_is_held_to_the_lower_pair():
+    probabilities = {
+        "acuity": np.array([[0.0, 0.2, 0.8], [0.0, 0.2, 0.8]]),
+        "service_level": np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0]]),
+        "evisit_candidate": np.zeros(2),
+    }
+    thresholds = DecisionThresholds(
+        emergent=0.1,
+        urgent_or_above=0.1,
+        emergent_with_subject=0.5,
+        urgent_or_above_with_subject=0.5,
+    )
+    items = [TriageInput(subject="", body="x"), TriageInput(subject="Question", body="x")]
+
+    free_text, portal = decide(probabilities, thresholds, without_subject_line(items))
+
+    assert (free_text.acuity, portal.acuity) == ("urgent", "routine")
+
+
+def test_thresholds_without_a_pair_for_messages_with_a_subject_apply_to_every_message():
+    probabilities = {
+        "acuity": np.array([[0.0, 0.2, 0.8], [0.0, 0.2, 0.8]]),
+        "service_level": np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0]]),
+        "evisit_candidate": np.zeros(2),
+    }
+    items = [TriageInput(subject="", body="x"), TriageInput(subject="Question", body="x")]
+    predictions = decide(
+        probabilities,
+        DecisionThresholds(emergent=0.1, urgent_or_above=0.1),
+        without_subject_line(items),
+    )
+    assert [p.acuity for p in predictions] == ["urgent", "urgent"]
