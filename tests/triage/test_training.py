@@ -53,6 +53,32 @@ def _predicted_acuity(rows, probabilities, thresholds):
     )
 
 
+def _most_accurate_single_pair(rows, probabilities):
+    """Brute force over the grid: the one pair for every message that reaches both recall
+    targets with the best accuracy."""
+    gold = np.array([r.acuity for r in rows])
+    p_e = probabilities["acuity"][:, 0]
+    p_u = p_e + probabilities["acuity"][:, 1]
+    best = None
+    for t_e in np.round(np.arange(0.95, 0.0, -0.01), 3):
+        for t_u in np.round(np.arange(0.95, 0.0, -0.01), 3):
+            predicted = np.where(p_e >= t_e, "emergent", np.where(p_u >= t_u, "urgent", "routine"))
+            e, u = gold == "emergent", gold != "routine"
+            if e.any() and (predicted[e] == "emergent").mean() < EMERGENT_RECALL_TARGET:
+                continue
+            if (predicted[u] != "routine").mean() < URGENT_OR_ABOVE_RECALL_TARGET:
+                continue
+            accuracy = (predicted == gold).mean()
+            if best is None or accuracy > best[0]:
+                best = (accuracy, t_e, t_u)
+    return DecisionThresholds(emergent=best[1], urgent_or_above=best[2])
+
+
+def _recall(predicted, gold, part):
+    urgent_or_above = part & (gold != "routine")
+    return (predicted[urgent_or_above] != "routine").mean()
+
+
 def test_messages_with_a_subject_get_a_higher_pair_that_still_reaches_the_recall_targets(
     portal_and_free_text,
 ):
@@ -65,17 +91,15 @@ def test_messages_with_a_subject_get_a_higher_pair_that_still_reaches_the_recall
     predicted = _predicted_acuity(rows, probabilities, thresholds)
     gold = np.array([r.acuity for r in rows])
     with_subject = np.array([bool(r.subject) for r in rows])
-    for part in (np.ones(len(rows), bool), with_subject):
-        urgent = part & (gold == "urgent")
-        assert (predicted[urgent] == "urgent").mean() >= URGENT_OR_ABOVE_RECALL_TARGET
+    everyone = np.ones(len(rows), bool)
+    assert _recall(predicted, gold, everyone) >= URGENT_OR_ABOVE_RECALL_TARGET
+    assert _recall(predicted, gold, with_subject) >= URGENT_OR_ABOVE_RECALL_TARGET
 
-    one_pair = DecisionThresholds(
-        emergent=thresholds.emergent, urgent_or_above=thresholds.urgent_or_above
-    )
+    one_pair = _most_accurate_single_pair(rows, probabilities)
     single = _predicted_acuity(rows, probabilities, one_pair)
     assert (predicted == gold).mean() > (single == gold).mean()
-    # Free-text questions are decided exactly as with the one pair.
-    assert (predicted[~with_subject] == single[~with_subject]).all()
+    # Free-text questions lose no recall against the one pair.
+    assert _recall(predicted, gold, ~with_subject) >= _recall(single, gold, ~with_subject)
 
 
 def test_the_pair_for_messages_with_a_subject_still_reaches_emergent_recall_overall_and_among_them(
@@ -137,3 +161,37 @@ def test_thresholds_without_a_pair_for_messages_with_a_subject_apply_to_every_me
         without_subject_line(items),
     )
     assert [p.acuity for p in predictions] == ["urgent", "urgent"]
+
+
+def test_free_text_questions_lose_no_urgent_recall_to_make_room_for_portal_accuracy():
+    """The one pair misses no question. Four urgent questions ranked low sit below 50
+    routine ones: missing them (within what the pooled target allows) would be more
+    accurate, but questions may not lose recall against the one pair."""
+    rows, p_urgent = [], []
+    for i in range(300):
+        urgent = i < 100
+        rows.append(_row(i, subject="Refill", acuity="urgent" if urgent else "routine"))
+        p_urgent.append((0.155 if i < 4 else 0.9) if urgent else 0.105)
+    questions = [("urgent", 0.205)] * 4 + [("urgent", 0.5)] * 46
+    questions += [("routine", p) for p in np.linspace(0.211, 0.29, 50)]
+    for i, (acuity, p) in enumerate(questions, start=300):
+        rows.append(_row(i, subject="", acuity=acuity))
+        p_urgent.append(p)
+    p_urgent = np.array(p_urgent)
+    probabilities = {
+        "acuity": np.column_stack([np.zeros(len(rows)), p_urgent, 1.0 - p_urgent]),
+        "evisit_candidate": np.zeros(len(rows)),
+    }
+    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+
+    thresholds = choose_thresholds(
+        probabilities, rows, [[] for _ in rows], without_subject_line(items)
+    )
+
+    predicted = _predicted_acuity(rows, probabilities, thresholds)
+    gold = np.array([r.acuity for r in rows])
+    questions_part = np.array([not r.subject for r in rows])
+    single = _predicted_acuity(rows, probabilities, _most_accurate_single_pair(rows, probabilities))
+    assert _recall(single, gold, questions_part) == 1.0
+    assert _recall(predicted, gold, questions_part) == 1.0
+    assert _recall(predicted, gold, ~questions_part) >= URGENT_OR_ABOVE_RECALL_TARGET
