@@ -117,11 +117,11 @@ def choose_acuity_pairs(
 
     1. The one pair for every message: the most accurate that reaches both recall
        targets on all rows.
-    2. Two pairs, the most accurate together, such that both targets still hold on all
-       rows and among messages with a subject, and messages without a subject (written
-       like real patients' questions, whose urgency the model ranks least surely) lose
-       no recall against the one pair. Messages with a subject, ranked far better, carry
-       most of the gain; when no two pairs qualify, the one pair serves both.
+    2. For each kind of message, the most accurate pair that misses no more of its
+       emergencies and no more of its urgent-or-above messages than the one pair. So
+       neither kind loses recall and both targets still hold; messages with a subject,
+       whose urgency the model ranks far better than free-text questions', need not
+       share the low pair those questions need.
     """
     grid_end = float(ACUITY_THRESHOLD_GRID[-1])
     allowed_e, allowed_u = allowed_misses(gold_rank)
@@ -130,56 +130,18 @@ def choose_acuity_pairs(
     if not feasible.any():
         return (grid_end, grid_end), (grid_end, grid_end)
     one = int(np.argmax(np.where(feasible, every.correct, -1)))
-    one_pair = (float(every.pairs[one][0]), float(every.pairs[one][1]))
 
-    free, subj = without_subject, ~without_subject
-    free_text = score_pairs(
-        p_emergent[free], p_urgent_or_above[free], flag_rank[free], gold_rank[free]
-    )
-    with_subject = score_pairs(
-        p_emergent[subj], p_urgent_or_above[subj], flag_rank[subj], gold_rank[subj]
-    )
-    subject_allowed_e, subject_allowed_u = allowed_misses(gold_rank[subj])
-    subject_feasible = (with_subject.missed_emergent <= subject_allowed_e) & (
-        with_subject.missed_urgent_or_above <= subject_allowed_u
-    )
-    free_feasible = (free_text.missed_emergent <= free_text.missed_emergent[one]) & (
-        free_text.missed_urgent_or_above <= free_text.missed_urgent_or_above[one]
-    )
-    best = (-1, one, one)  # (correct, free-text pair index, with-subject pair index)
-    for missed_e, missed_u in sorted(
-        {
-            (int(e), int(u))
-            for e, u in zip(
-                free_text.missed_emergent[free_feasible],
-                free_text.missed_urgent_or_above[free_feasible],
-                strict=True,
-            )
-        }
-    ):
-        free_group = (
-            free_feasible
-            & (free_text.missed_emergent == missed_e)
-            & (free_text.missed_urgent_or_above == missed_u)
+    chosen = []
+    for kind in (without_subject, ~without_subject):
+        scores = score_pairs(
+            p_emergent[kind], p_urgent_or_above[kind], flag_rank[kind], gold_rank[kind]
         )
-        partners = (
-            subject_feasible
-            & (with_subject.missed_emergent <= allowed_e - missed_e)
-            & (with_subject.missed_urgent_or_above <= allowed_u - missed_u)
+        no_recall_lost = (scores.missed_emergent <= scores.missed_emergent[one]) & (
+            scores.missed_urgent_or_above <= scores.missed_urgent_or_above[one]
         )
-        if not partners.any():
-            continue
-        i = int(np.argmax(np.where(free_group, free_text.correct, -1)))
-        j = int(np.argmax(np.where(partners, with_subject.correct, -1)))
-        if free_text.correct[i] + with_subject.correct[j] > best[0]:
-            best = (int(free_text.correct[i] + with_subject.correct[j]), i, j)
-    if best[0] < 0:
-        return one_pair, one_pair
-    _, i, j = best
-    return (
-        (float(free_text.pairs[i][0]), float(free_text.pairs[i][1])),
-        (float(with_subject.pairs[j][0]), float(with_subject.pairs[j][1])),
-    )
+        best = int(np.argmax(np.where(no_recall_lost, scores.correct, -1)))
+        chosen.append((float(scores.pairs[best][0]), float(scores.pairs[best][1])))
+    return chosen[0], chosen[1]
 
 
 def choose_thresholds(
