@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing import services
+from billing import selectors, services
 from billing.models import (
     BillingAuditEvent,
     ClaimExport,
@@ -10,6 +10,8 @@ from billing.models import (
     TimeEntry,
 )
 from config.admin import ReadOnlyAdmin
+from triage.admin import PatientDataAccessLogged
+from triage.models import PatientDataAccess
 
 
 @admin.register(TimeEntry)
@@ -27,8 +29,18 @@ class FeeScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PatientVisit)
-class PatientVisitAdmin(admin.ModelAdmin):
+class PatientVisitAdmin(PatientDataAccessLogged, admin.ModelAdmin):
+    """Visits from the EHR, entered here. The list and the visit page name the patient,
+    so both are written to the access log."""
+
     list_display = ("patient", "on", "kind", "global_period_days")
+    search_fields = ("patient__mrn",)
+    list_select_related = ("patient",)
+    access_log_list = PatientDataAccess.What.ADMIN_VISIT_LIST
+    access_log_page = PatientDataAccess.What.ADMIN_VISIT
+
+    def patients_shown(self, obj):
+        return [(obj.patient, obj.pk)]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -42,8 +54,15 @@ class EVisitAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ClaimExport)
-class ClaimExportAdmin(ReadOnlyAdmin):
+class ClaimExportAdmin(PatientDataAccessLogged, ReadOnlyAdmin):
+    """The list shows counts and totals only; an export's page shows its file, which
+    names every patient in it, so opening one is logged like downloading it."""
+
     list_display = ("id", "format", "claims", "total", "created_by", "created_at")
+    access_log_page = PatientDataAccess.What.ADMIN_CLAIMS_EXPORT
+
+    def patients_shown(self, obj):
+        return [(patient, obj.pk) for patient in selectors.patients_in_export(export=obj)]
 
 
 @admin.register(BillingAuditEvent)

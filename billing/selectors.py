@@ -10,6 +10,7 @@ from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
 from billing.models import ClaimExport, EVisit, FeeSchedule, TimeEntry
+from triage.models import Patient
 
 # The list's default filter: what the billing team has to look at.
 TO_REVIEW = "to_review"
@@ -101,6 +102,17 @@ def access_export(*, user: User, export_id: int) -> ClaimExport:
     if export is None:
         raise Http404("not found")
     return export
+
+
+def patients_in_export(*, export: ClaimExport) -> list[Patient]:
+    """Every patient the claims file names, once per e-visit in it (only the fields the
+    access log needs are loaded)."""
+    return [
+        e.conversation.patient
+        for e in export.evisits.select_related("conversation__patient").only(
+            "conversation__patient__id", "conversation__patient__clinic"
+        )
+    ]
 
 
 def recent_exports(*, clinics: QuerySet[Clinic], limit: int = 10) -> QuerySet[ClaimExport]:

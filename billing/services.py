@@ -334,16 +334,10 @@ def record_claims_export_shown(*, user: User, export: ClaimExport) -> None:
     """Access log of a claims file handed to someone (made now or downloaded again): one
     row per patient in the file. object_id is the export, not an e-visit: its file is
     kept, so the privacy officer sees exactly what left and every patient in it."""
-    patients = (
-        e.conversation.patient
-        for e in export.evisits.select_related("conversation__patient").only(
-            "conversation__patient__id", "conversation__patient__clinic"
-        )
-    )
     record_patient_data_accesses(
         user=user,
         what=PatientDataAccess.What.CLAIMS_EXPORT,
-        shown=[(patient, export.pk) for patient in patients],
+        shown=[(p, export.pk) for p in selectors.patients_in_export(export=export)],
     )
 
 

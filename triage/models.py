@@ -194,9 +194,9 @@ class LabelCorrection(models.Model):
 
 class PatientDataAccess(models.Model):
     """Who looked at a patient's messages or billing record, and when: the access log a
-    clinic's privacy officer is asked for. Written when a page, an API answer or an
-    export shows the data (lists and exports: one row per patient per request); never
-    edited."""
+    clinic's privacy officer is asked for. Written when a page, an API answer, an export
+    or an admin page shows the data (lists and exports: one row per patient per
+    request); never edited."""
 
     class What(models.TextChoices):
         MESSAGE_THREAD = "message_thread", "Message thread"
@@ -207,16 +207,22 @@ class PatientDataAccess(models.Model):
         EVISIT_LIST_API = "evisit_list_api", "E-visit billing list via API"
         CLAIMS_EXPORT = "claims_export", "Claims export file (CSV or FHIR)"
         PORTAL_REPLIES = "portal_replies", "Replies collected by the patient portal"
+        ADMIN_VISIT_LIST = "admin_visit_list", "Admin: patient visit list"
+        ADMIN_VISIT = "admin_visit", "Admin: patient visit page"
+        ADMIN_CLAIMS_EXPORT = "admin_claims_export", "Admin: claims export page (file content)"
+        ADMIN_ACCESS_LOG_LIST = "admin_access_log_list", "Admin: access log list"
+        ADMIN_ACCESS_LOG_ENTRY = "admin_access_log_entry", "Admin: access log entry page"
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
     user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     what = models.CharField(max_length=32, choices=What)
     # What was shown, by `what`: the work item (message thread, queue lists), the
-    # e-visit (record, lists), the staff reply (portal replies) or the claims export
-    # (export file). A list shows a patient's first item on the page; an export names
-    # the export, whose file is kept (ClaimExport.content), so the privacy officer can
-    # see exactly what left with it and who else was in it.
+    # e-visit (record, lists), the staff reply (portal replies), the claims export
+    # (export file, admin export page), the patient visit (admin visit pages) or the
+    # access log entry (admin access log pages). A list shows a patient's first item on
+    # the page; an export names the export, whose file is kept (ClaimExport.content), so
+    # the privacy officer can see exactly what left with it and who else was in it.
     object_id = models.BigIntegerField()
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
