@@ -36,10 +36,21 @@ def portal_and_free_text():
         urgent = i % 10 == 0
         rows.append(_row(i, subject="", acuity="urgent" if urgent else "routine"))
         p_urgent.append(rng.uniform(0.1, 0.3) if urgent else rng.uniform(0.05, 0.4))
-    p_urgent = np.array(p_urgent)
-    acuity = np.column_stack([np.zeros(len(rows)), p_urgent, 1.0 - p_urgent])
-    probabilities = {"acuity": acuity, "evisit_candidate": np.zeros(len(rows))}
-    return rows, probabilities
+    return rows, _urgency_only(p_urgent)
+
+
+def _urgency_only(p_urgent) -> dict[str, np.ndarray]:
+    """Model probabilities with no emergent mass: P(urgent) as given, the rest routine."""
+    p_urgent = np.asarray(p_urgent, dtype=float)
+    return {
+        "acuity": np.column_stack([np.zeros(len(p_urgent)), p_urgent, 1.0 - p_urgent]),
+        "evisit_candidate": np.zeros(len(p_urgent)),
+    }
+
+
+def _chosen(rows, probabilities) -> DecisionThresholds:
+    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    return choose_thresholds(probabilities, rows, [[] for _ in rows], without_subject_line(items))
 
 
 def _predicted_acuity(rows, probabilities, thresholds):
@@ -178,16 +189,9 @@ def test_free_text_questions_lose_no_urgent_recall_to_make_room_for_portal_accur
     for i, (acuity, p) in enumerate(questions, start=300):
         rows.append(_row(i, subject="", acuity=acuity))
         p_urgent.append(p)
-    p_urgent = np.array(p_urgent)
-    probabilities = {
-        "acuity": np.column_stack([np.zeros(len(rows)), p_urgent, 1.0 - p_urgent]),
-        "evisit_candidate": np.zeros(len(rows)),
-    }
-    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    probabilities = _urgency_only(p_urgent)
 
-    thresholds = choose_thresholds(
-        probabilities, rows, [[] for _ in rows], without_subject_line(items)
-    )
+    thresholds = _chosen(rows, probabilities)
 
     predicted = _predicted_acuity(rows, probabilities, thresholds)
     gold = np.array([r.acuity for r in rows])
@@ -213,16 +217,9 @@ def test_portal_messages_lose_no_urgent_recall_for_accuracy_either():
         urgent = i < 310
         rows.append(_row(i, subject="", acuity="urgent" if urgent else "routine"))
         p_urgent.append(0.105 if urgent else 0.02)
-    p_urgent = np.array(p_urgent)
-    probabilities = {
-        "acuity": np.column_stack([np.zeros(len(rows)), p_urgent, 1.0 - p_urgent]),
-        "evisit_candidate": np.zeros(len(rows)),
-    }
-    items = [TriageInput(subject=r.subject, body=r.body) for r in rows]
+    probabilities = _urgency_only(p_urgent)
 
-    thresholds = choose_thresholds(
-        probabilities, rows, [[] for _ in rows], without_subject_line(items)
-    )
+    thresholds = _chosen(rows, probabilities)
 
     predicted = _predicted_acuity(rows, probabilities, thresholds)
     gold = np.array([r.acuity for r in rows])
