@@ -1,7 +1,16 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from triage.classifier import DecisionThresholds, TriageInput, decide, without_subject_line
+from tests.triage.factories import small_training_corpus
+from triage.classifier import (
+    DecisionThresholds,
+    TriageInput,
+    TriageModel,
+    decide,
+    without_subject_line,
+)
 from triage.corpus import LabeledMessage
 from triage.training import (
     EMERGENT_RECALL_TARGET,
@@ -227,3 +236,24 @@ def test_portal_messages_lose_no_urgent_recall_for_accuracy_either():
     single = _predicted_acuity(rows, probabilities, _most_accurate_single_pair(rows, probabilities))
     assert _recall(single, gold, portal) == 1.0
     assert _recall(predicted, gold, portal) == 1.0
+
+
+def test_the_model_applies_each_kind_of_messages_pair_when_it_classifies():
+    """Through TriageModel.predict, the path the worker and classify_messages take."""
+    model = TriageModel.train(small_training_corpus(), variant="tfidf-word-char-logreg")
+    model = replace(
+        model,
+        thresholds=DecisionThresholds(
+            emergent=0.0,
+            urgent_or_above=0.0,
+            emergent_with_subject=1.01,
+            urgent_or_above_with_subject=1.01,
+        ),
+    )
+    body = "burning when I pee since yesterday"
+
+    free_text, portal = model.predict(
+        [TriageInput(subject="", body=body), TriageInput(subject="Question", body=body)]
+    )
+
+    assert (free_text.acuity, portal.acuity) == ("emergent", "routine")
