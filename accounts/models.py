@@ -15,6 +15,12 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
+# The Django admin group of clinic administrators (made by migration 0004): permissions on
+# the clinic configuration and the records; config.admin.ClinicScopedAdmin limits its
+# members to the rows of the clinics where they hold Role.ADMIN.
+CLINIC_ADMINISTRATORS_GROUP = "Clinic administrators"
+
+
 class Clinic(TimeStampedModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)

@@ -1,13 +1,18 @@
 from django.db.models import QuerySet
 
-from accounts.models import Clinic, Membership, User
+from accounts.models import Clinic, Membership, Role, User
 
 
-def clinics_for_user(*, user: User) -> QuerySet[Clinic]:
-    """The clinics whose patients this user may see: the root of every scoped query."""
+def clinics_for_user(*, user: User, role: Role | None = None) -> QuerySet[Clinic]:
+    """The clinics whose patients this user may see: the root of every scoped query.
+    With `role`, only the clinics where the user has that role (Role.ADMIN: the clinics
+    whose rows the user may see and change in the Django admin)."""
     if not user.is_authenticated:
         return Clinic.objects.none()
-    return Clinic.objects.filter(memberships__user=user).distinct()
+    memberships = Membership.objects.filter(user=user)
+    if role is not None:
+        memberships = memberships.filter(role=role)
+    return Clinic.objects.filter(pk__in=memberships.values("clinic_id"))
 
 
 CURRENT_CLINIC_SESSION_KEY = "clinic_id"

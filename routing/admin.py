@@ -1,9 +1,10 @@
 """Where administrators shape routing per clinic without a developer. Admin changes are
-written to Django's admin log (who, when, what) and rules also keep `updated_by`."""
+written to Django's admin log (who, when, what) and rules also keep `updated_by`. Every
+page is scoped to the clinics the user administers (config.admin.ClinicScopedAdmin)."""
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ClinicScopedAdmin, ReadOnlyAdmin
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -21,13 +22,13 @@ from routing.models import (
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("name", "clinic", "role", "is_role_default")
     list_filter = ("clinic", "role")
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("order", "name", "clinic", "enabled", "updated_by", "updated_at")
     list_display_links = ("name",)
     list_filter = ("clinic", "enabled")
@@ -40,7 +41,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "acuity", "role", "clock", "amount")
     list_filter = ("clinic", "acuity")
 
@@ -56,52 +57,54 @@ class ClinicClosureInline(admin.TabularInline):
 
 
 @admin.register(ClinicRouting)
-class ClinicRoutingAdmin(admin.ModelAdmin):
+class ClinicRoutingAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "holiday_country", "holiday_subdivision", "on_call_fallback_email")
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(admin.ModelAdmin):
+class BusinessHoursAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "weekday", "opens_at", "closes_at")
     list_filter = ("clinic", "weekday")
 
 
 @admin.register(ClinicClosure)
-class ClinicClosureAdmin(admin.ModelAdmin):
+class ClinicClosureAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "date", "reason")
     list_filter = ("clinic",)
 
 
 @admin.register(OnCallShift)
-class OnCallShiftAdmin(admin.ModelAdmin):
+class OnCallShiftAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "clinician", "starts_at", "ends_at")
     list_filter = ("clinic",)
 
 
 @admin.register(AutoReplyTemplate)
-class AutoReplyTemplateAdmin(admin.ModelAdmin):
+class AutoReplyTemplateAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "name", "language")
     list_filter = ("clinic", "name")
 
 
 @admin.register(WorkItem)
-class WorkItemAdmin(ReadOnlyAdmin):
+class WorkItemAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
     list_display = ("id", "clinic", "queue", "status", "acuity", "due_at", "claimed_by")
     list_filter = ("clinic", "status", "acuity")
 
 
 @admin.register(WorkEvent)
-class WorkEventAdmin(ReadOnlyAdmin):
+class WorkEventAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
+    clinic_lookup = "work_item__clinic"
     list_display = ("created_at", "work_item", "kind", "actor", "from_queue", "to_queue")
     list_filter = ("kind",)
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
     list_display = ("created_at", "kind", "window", "channel", "recipient", "status")
     list_filter = ("kind", "status", "channel")
 
 
 @admin.register(SlaBreach)
-class SlaBreachAdmin(ReadOnlyAdmin):
+class SlaBreachAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
+    clinic_lookup = "work_item__clinic"
     list_display = ("detected_at", "work_item", "acuity", "window", "action")

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ClinicScopedAdmin, ReadOnlyAdmin
 from triage.models import Patient, PatientDataAccess
 from triage.services import record_patient_data_accesses
 
@@ -50,9 +50,9 @@ class PatientDataAccessLogged:
 
 
 @admin.register(PatientDataAccess)
-class PatientDataAccessAdmin(PatientDataAccessLogged, ReadOnlyAdmin):
+class PatientDataAccessAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnlyAdmin):
     """The access log: filter by patient (MRN), user, clinic or date. It names patients,
-    so reading it is logged too."""
+    so reading it is logged too. A clinic's administrators see its rows only."""
 
     list_display = ("at", "user", "patient", "what", "object_id", "clinic")
     list_filter = ("clinic", "what", "at")

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Clinic, Membership, Role, User
+from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Clinic, Membership, Role, User
 from routing.models import BusinessHours, ClinicRouting, OnCallShift, Queue, RoutingRule
 from routing.services import ensure_default_queues
 from triage.corpus import read_labeled_file
@@ -84,6 +85,7 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
         row for path in sorted(corpus_dir.glob("portal_*.jsonl")) for row in read_labeled_file(path)
     ]
     now = timezone.now()
+    administrators = Group.objects.get(name=CLINIC_ADMINISTRATORS_GROUP)
     for slug, name, prefix, kind in DEMO_CLINICS:
         with transaction.atomic():
             clinic = Clinic.objects.create(slug=slug, name=name, time_zone="America/Los_Angeles")
@@ -94,13 +96,14 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
                     password=DEMO_PASSWORD,
                     first_name=role.label,
                     last_name=name,
-                    is_staff=role == Role.ADMIN,
-                    is_superuser=role == Role.ADMIN,
+                    is_staff=role == Role.ADMIN,  # the admin, scoped to this clinic
                     email=f"{prefix}-{role.value}@demo.clinic",
                 )
                 Membership.objects.create(
                     user=user, clinic=clinic, role=role, credential=DEMO_CREDENTIALS.get(role, "")
                 )
+                if role == Role.ADMIN:
+                    user.groups.add(administrators)
             configure_demo_routing(clinic=clinic, prefix=prefix, kind=kind, now=now)
         wanted = [r for r in portal_rows if r.clinic_type in (kind, "")]
         rows = rng.sample(wanted, min(MESSAGES_PER_CLINIC, len(wanted)))
