@@ -37,6 +37,9 @@ class PatientVisitAdmin(PatientDataAccessLogged, ClinicScopedAdmin, admin.ModelA
 
     list_display = ("patient", "on", "kind", "global_period_days")
     search_fields = ("patient__mrn",)
+    # An id with a look-up (the logged, clinic-scoped patient list), not a drop-down
+    # naming every patient of the clinic on every visit form.
+    raw_id_fields = ("patient",)
     list_select_related = ("patient",)
     clinic_lookup = "patient__clinic"
     access_log_list = PatientDataAccess.What.ADMIN_VISIT_LIST

@@ -64,3 +64,20 @@ class PatientDataAccessAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnl
 
     def patients_shown(self, obj):
         return [(obj.patient, obj.pk)]
+
+
+@admin.register(Patient)
+class PatientAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnlyAdmin):
+    """Patients come from the portal and the EHR, never typed here. The list is where a
+    patient visit's patient is looked up (by MRN or name) instead of a drop-down naming
+    every patient; both pages name patients, so both are logged."""
+
+    list_display = ("mrn", "name", "clinic")
+    search_fields = ("mrn", "name")
+    list_select_related = ("clinic",)
+    list_filter = ("clinic",)
+    access_log_list = PatientDataAccess.What.ADMIN_PATIENT_LIST
+    access_log_page = PatientDataAccess.What.ADMIN_PATIENT
+
+    def patients_shown(self, obj):
+        return [(obj, obj.pk)]

@@ -212,6 +212,8 @@ class PatientDataAccess(models.Model):
         ADMIN_CLAIMS_EXPORT = "admin_claims_export", "Admin: claims export page (file content)"
         ADMIN_ACCESS_LOG_LIST = "admin_access_log_list", "Admin: access log list"
         ADMIN_ACCESS_LOG_ENTRY = "admin_access_log_entry", "Admin: access log entry page"
+        ADMIN_PATIENT_LIST = "admin_patient_list", "Admin: patient list (look-up)"
+        ADMIN_PATIENT = "admin_patient", "Admin: patient page"
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")

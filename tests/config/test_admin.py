@@ -106,6 +106,7 @@ LISTS = [
     (VISITS, "visit"),
     ("/admin/billing/claimexport/", "export"),
     ("/admin/triage/patientdataaccess/", "access"),
+    ("/admin/triage/patient/", "patient"),
 ]
 
 
@@ -261,3 +262,15 @@ def test_saving_another_clinics_object_is_refused_past_the_form(rf, theirs, admi
     with pytest.raises(PermissionDenied):
         visit_admin.save_model(request, visit, form=None, change=False)
     assert visit.pk is None
+
+
+def test_the_visit_form_names_no_patient_until_one_is_looked_up(client, ours, administrator):
+    client.force_login(administrator)
+
+    page = client.get(f"{VISITS}add/").content.decode()
+
+    # A patient id with a look-up in the (scoped, logged) patient list, not a drop-down
+    # naming every patient of the clinic.
+    assert ours.patient.mrn not in page
+    assert "/admin/triage/patient/?_to_field=id" in page
+    assert not PatientDataAccess.objects.filter(user=administrator).exists()

@@ -89,3 +89,27 @@ def test_a_refused_admin_request_writes_nothing(client, admin_user):
     assert client.get(f"{LIST}{entry.pk + 1000}/change/").status_code == 302  # no such entry
 
     assert logged_since(entry.pk) == []
+
+
+PATIENTS = "/admin/triage/patient/"
+
+
+def test_looking_a_patient_up_logs_the_patients_listed_and_the_one_opened(client, admin_user):
+    clinic = ClinicFactory()
+    searched, other = PatientFactory(clinic=clinic), PatientFactory(clinic=clinic)
+    before = PatientDataAccess.objects.count()
+    client.force_login(admin_user)
+
+    listed = client.get(PATIENTS, {"q": searched.mrn, "_popup": "1", "_to_field": "id"})
+    opened_page = client.get(f"{PATIENTS}{searched.pk}/change/")
+
+    assert listed.status_code == opened_page.status_code == 200
+    assert other.mrn not in listed.content.decode()
+    assert sorted(
+        PatientDataAccess.objects.order_by("pk")[before:].values_list(
+            "user", "patient", "what", "object_id"
+        )
+    ) == [
+        (admin_user.pk, searched.pk, "admin_patient", searched.pk),
+        (admin_user.pk, searched.pk, "admin_patient_list", searched.pk),
+    ]
