@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from accounts.models import Absence, Clinic, Membership, User
-from config.admin import ClinicScopedAdmin, SuperuserOnlyAdmin
+from config.admin import ClinicScopedAdmin, SuperuserOnlyAdmin, within_clinics
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,8 +31,7 @@ class AbsenceAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     readonly_fields = ("created_by",)
 
     def scope_to_clinics(self, queryset, clinics):
-        members = Membership.objects.filter(clinic__in=clinics).values("user_id")
-        return queryset.filter(user__in=members)
+        return queryset.filter(user__in=within_clinics(User.objects.all(), clinics))
 
     def clinic_ids_of(self, obj):
         memberships = Membership.objects.filter(user_id=obj.user_id)

@@ -193,9 +193,9 @@ def mark_reply_delivered(*, user: User, reply_id: int) -> OutgoingMessage:
 def record_patient_data_access(
     *, user: User, patient: Patient, what: str, object_id: int
 ) -> PatientDataAccess:
-    return PatientDataAccess.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, user=user, what=what, object_id=object_id
-    )
+    """A page about one patient: a message thread, an e-visit record, a delivered reply."""
+    (access,) = record_patient_data_accesses(user=user, what=what, shown=[(patient, object_id)])
+    return access
 
 
 def record_patient_data_accesses(

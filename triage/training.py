@@ -124,18 +124,22 @@ def choose_acuity_pairs(
        share the low pair those questions need.
     """
     grid_end = float(ACUITY_THRESHOLD_GRID[-1])
+    by_kind = [
+        score_pairs(p_emergent[kind], p_urgent_or_above[kind], flag_rank[kind], gold_rank[kind])
+        for kind in (without_subject, ~without_subject)
+    ]
+    # All rows' misses and hits are the two kinds' together.
+    missed_e = sum(s.missed_emergent for s in by_kind)
+    missed_u = sum(s.missed_urgent_or_above for s in by_kind)
+    correct = sum(s.correct for s in by_kind)
     allowed_e, allowed_u = allowed_misses(gold_rank)
-    every = score_pairs(p_emergent, p_urgent_or_above, flag_rank, gold_rank)
-    feasible = (every.missed_emergent <= allowed_e) & (every.missed_urgent_or_above <= allowed_u)
+    feasible = (missed_e <= allowed_e) & (missed_u <= allowed_u)
     if not feasible.any():
         return (grid_end, grid_end), (grid_end, grid_end)
-    one = int(np.argmax(np.where(feasible, every.correct, -1)))
+    one = int(np.argmax(np.where(feasible, correct, -1)))
 
     chosen = []
-    for kind in (without_subject, ~without_subject):
-        scores = score_pairs(
-            p_emergent[kind], p_urgent_or_above[kind], flag_rank[kind], gold_rank[kind]
-        )
+    for scores in by_kind:
         no_recall_lost = (scores.missed_emergent <= scores.missed_emergent[one]) & (
             scores.missed_urgent_or_above <= scores.missed_urgent_or_above[one]
         )
