@@ -1,7 +1,26 @@
 // Keyboard use of the staff screens and the SLA countdown. No framework; htmx does the
-// partial reloads. Keys never fire while typing in a field.
+// partial reloads. Keys never fire while typing in a field, behind the open help, or
+// when the person has turned single-key shortcuts off (WCAG 2.1.4).
 (function () {
   "use strict";
+
+  const SHORTCUTS_KEY = "portal-triage.shortcuts";
+
+  function shortcutsOn() {
+    try {
+      return window.localStorage.getItem(SHORTCUTS_KEY) !== "off";
+    } catch (error) {
+      return true; // storage blocked: keep the default
+    }
+  }
+
+  function setShortcuts(on) {
+    try {
+      window.localStorage.setItem(SHORTCUTS_KEY, on ? "on" : "off");
+    } catch (error) {
+      // storage blocked: the choice lasts until the page is left
+    }
+  }
 
   function typing(event) {
     const el = event.target;
@@ -17,6 +36,10 @@
     if (!all.length) return;
     let index = all.findIndex((r) => r.classList.contains("selected"));
     index = index < 0 ? 0 : Math.max(0, Math.min(all.length - 1, index + delta));
+    selectAt(all, index);
+  }
+
+  function selectAt(all, index) {
     all.forEach((r) => r.classList.remove("selected"));
     all[index].classList.add("selected");
     const link = all[index].querySelector("a");
@@ -49,17 +72,46 @@
     "?": () => document.getElementById("help").showModal(),
   };
 
+  // Enter opens the selected row only when focus is on that row or nowhere in particular;
+  // on a button or another link it does what that control does.
+  function enterOpensRow() {
+    const row = document.querySelector("tr.selected[data-item-url]");
+    const focused = document.activeElement;
+    return row && (!focused || focused === document.body || row.contains(focused));
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    if (!shortcutsOn() || document.querySelector("dialog[open]")) return;
     const action = keys[event.key];
     if (!action) return;
-    if (event.key === "Enter" && !document.querySelector("tr.selected")) return;
+    if (event.key === "Enter" && !enterOpensRow()) return;
     event.preventDefault();
     action();
   });
 
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) document.getElementById("help").showModal();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const toggle = document.getElementById("shortcuts-toggle");
+    if (!toggle) return;
+    toggle.checked = shortcutsOn();
+    toggle.addEventListener("change", () => setShortcuts(toggle.checked));
+  });
+
+  // "Load more" replaces its own row, which held the focus: put focus on the first new
+  // row instead of dropping it to the top of the page.
+  let more = null; // the "Load more" request in flight, and how many rows were there
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.target.closest("tr.more")) more = { xhr: event.detail.xhr, count: rows().length };
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!more || event.detail.xhr !== more.xhr) return; // e.g. the counts' refresh
+    const all = rows();
+    if (all.length > more.count) selectAt(all, more.count);
+    more = null;
   });
 
   function countdown() {

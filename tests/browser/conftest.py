@@ -1,5 +1,6 @@
 """Playwright in Debian's Chromium against the live test server (pytest-django)."""
 
+import importlib
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 # to set up data are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.apps import apps
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +36,13 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _fee_schedule(transactional_db):
+    # A live-server test empties every table when it ends, the fee schedule seeded by a
+    # data migration included; seed it again so no browser test depends on running first.
+    importlib.import_module("billing.migrations.0003_seed_fee_schedule").seed(apps, None)
 
 
 @pytest.fixture
