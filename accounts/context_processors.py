@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from accounts.selectors import current_membership, memberships_for_user
 
 
@@ -8,4 +10,5 @@ def clinic_switcher(request) -> dict:
     return {
         "my_memberships": memberships_for_user(user=user),
         "current_membership": current_membership(user=user, session=request.session),
+        "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,
     }

@@ -32,3 +32,11 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
         raise Http404("clinic not found")
     request.session[CURRENT_CLINIC_SESSION_KEY] = membership.clinic_id
     return redirect("home")
+
+
+@login_required
+@require_POST
+def keep_session_alive(request: HttpRequest) -> HttpResponse:
+    """ "Stay signed in" on the idle warning, and typing in a long reply: a person is at
+    the screen. The idle middleware records the activity, as for any request."""
+    return HttpResponse(status=204)

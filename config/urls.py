@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.views import home, switch_clinic
+from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
 from routing import views as work_views
@@ -31,6 +31,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", switch_clinic, name="switch-clinic"),
+    path("session/keep-alive", keep_session_alive, name="session-keep-alive"),
     path("work/", work_views.work, name="work"),
     path("work/rows", work_views.work_rows, name="work-rows"),
     path("work/counts", work_views.work_counts, name="work-counts"),

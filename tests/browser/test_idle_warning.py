@@ -1,0 +1,70 @@
+"""The idle sign-out warns first (WCAG 2.2.1), one click extends it, and typing a long
+reply keeps the session, so a reply written slowly is not lost to a login page."""
+
+import time
+
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.browser.test_staff_ui import log_in
+from tests.routing.factories import routed_item
+
+TIMEOUT = 6  # seconds; the warning shows in the last third
+
+
+def open_item(page, settings):
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = TIMEOUT
+    clinic = ClinicFactory()
+    StaffFactory(username="rn.idle", clinic=clinic, role=Role.NURSE)
+    routed_item(clinic, acuity="routine", level="nurse", subject="Port question", body="Hi")
+    log_in(page, "rn.idle")
+    page.locator("tbody#rows tr[data-item-url] a").first.click()
+    expect(page.get_by_label("Reply to the patient (r)")).to_be_visible()
+
+
+def test_warning_then_stay_signed_in_keeps_the_session(page, settings):
+    open_item(page, settings)
+    warning = page.get_by_role("alertdialog", name="Still there?")
+    expect(warning).to_be_visible(timeout=TIMEOUT * 1000)
+    expect(warning).to_contain_text("signed out in")
+    page.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_be_hidden()
+    time.sleep(TIMEOUT - 2)  # past the first deadline: only the click kept it
+    page.get_by_label("Reply to the patient (r)").fill("Flush it weekly.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".msg.from-staff").last).to_contain_text("Flush it weekly.")
+
+
+def test_typing_a_long_reply_keeps_the_session_without_a_warning(page, settings):
+    open_item(page, settings)
+    reply = page.get_by_label("Reply to the patient (r)")
+    reply.click()
+    for word in [
+        "Please",
+        "flush",
+        "the",
+        "port",
+        "once",
+        "a",
+        "week",
+        "with",
+        "saline",
+        "and",
+        "call",
+        "us",
+    ]:
+        reply.press_sequentially(word + " ")
+        time.sleep(0.8)  # 11 words: well past the idle time, typing all along
+    expect(page.get_by_role("alertdialog")).to_be_hidden()
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".msg.from-staff").last).to_contain_text("call us")
+
+
+def test_ignored_warning_ends_at_the_login_page(page, settings):
+    open_item(page, settings)
+    expect(page.get_by_role("alertdialog", name="Still there?")).to_be_visible(
+        timeout=TIMEOUT * 1000
+    )
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible(timeout=TIMEOUT * 1000)
+    assert page.url.endswith("/login/?idle=1")
