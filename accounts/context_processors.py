@@ -10,5 +10,9 @@ def clinic_switcher(request) -> dict:
     return {
         "my_memberships": memberships_for_user(user=user),
         "current_membership": current_membership(user=user, session=request.session),
-        "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,
     }
+
+
+def idle_timeout(request) -> dict:
+    # For the idle warning (static/js/session.js); the middleware enforces the timeout.
+    return {"idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS}

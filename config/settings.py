@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.clinic_switcher",
+                "accounts.context_processors.idle_timeout",
             ],
         },
     },

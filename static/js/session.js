@@ -49,10 +49,10 @@
       });
   }
 
-  function onActivity(event) {
+  // Only noted here; the clock below tells the server, at most once per interval.
+  function onActivity() {
     if (dialog.open) return; // only the dialog's button extends from here
     lastActivity = Date.now();
-    if (lastActivity - serverSawUs >= tellEvery) keepAlive();
   }
 
   ["keydown", "pointerdown", "input"].forEach((name) =>

@@ -11,6 +11,12 @@ from tests.accounts.factories import ClinicFactory, StaffFactory
 pytestmark = pytest.mark.django_db
 
 
+def idle_for(client, seconds: float) -> None:
+    session = client.session
+    session[LAST_ACTIVITY] = time.time() - seconds
+    session.save()
+
+
 @pytest.fixture
 def nurse(client):
     clinic = ClinicFactory()
@@ -23,22 +29,16 @@ def nurse(client):
 
 def test_keep_alive_counts_as_activity(client, settings, nurse):
     settings.SESSION_IDLE_TIMEOUT_SECONDS = 60
-    session = client.session
-    session[LAST_ACTIVITY] = time.time() - 50
-    session.save()
+    idle_for(client, 50)
     assert client.post("/session/keep-alive").status_code == 204
     assert client.session[LAST_ACTIVITY] > time.time() - 5
-    session = client.session
-    session[LAST_ACTIVITY] = time.time() - 50
-    session.save()
+    idle_for(client, 50)
     assert client.get("/work/").status_code == 200  # 50 + 50 s idle, but not in a row
 
 
 def test_keep_alive_after_the_timeout_does_not_revive_the_session(client, settings, nurse):
     settings.SESSION_IDLE_TIMEOUT_SECONDS = 60
-    session = client.session
-    session[LAST_ACTIVITY] = time.time() - 61
-    session.save()
+    idle_for(client, 61)
     response = client.post("/session/keep-alive")
     assert response.status_code == 302
     assert response.url.startswith("/login/?idle=1")

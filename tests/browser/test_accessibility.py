@@ -22,11 +22,11 @@ from billing.models import EVisit, PatientVisit
 from routing import selectors, services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
+from tests.browser.pages import log_out, submit_login
 from tests.routing.factories import routed_item
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
 from triage.models import Classification, OutgoingMessage
 
-PASSWORD = "correct horse battery"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]}
 
@@ -63,16 +63,8 @@ def audit():
 
 
 def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, username)
     expect(page.locator("h1")).to_be_visible()
-
-
-def log_out(page):
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def clinic_with_every_acuity():

@@ -10,16 +10,12 @@ from accounts.models import Membership, Role
 from billing.models import PatientVisit
 from routing import services
 from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.browser.pages import submit_login
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
-
-PASSWORD = "correct horse battery"
 
 
 def log_in(page, username, landing):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, username)
     expect(page.locator("h1")).to_contain_text(landing)
 
 

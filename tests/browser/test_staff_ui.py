@@ -7,22 +7,13 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from routing import services
 from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.browser.pages import log_out, submit_login
 from tests.routing.factories import routed_item
-
-PASSWORD = "correct horse battery"
 
 
 def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, username)
     expect(page.locator("#queue-title")).to_be_visible()
-
-
-def log_out(page):
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(page, screenshot):
