@@ -15,6 +15,7 @@
   const warnBefore = Math.min(120000, timeout / 3);
   const tellEvery = Math.min(60000, timeout / 4);
   let serverSawUs = Date.now(); // the page's own request counted as activity
+  let lastSent = serverSawUs;
   let lastActivity = serverSawUs;
   let signedOut = false;
 
@@ -34,7 +35,8 @@
   }
 
   function keepAlive() {
-    serverSawUs = Date.now();
+    const before = serverSawUs;
+    serverSawUs = lastSent = Date.now();
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -44,8 +46,9 @@
         if (response.redirected || !response.ok) goToLogin();
       })
       .catch(() => {
-        // Network trouble: the next activity tries again.
-        serverSawUs = 0;
+        // Network trouble: the server did not hear us; the warning still counts from
+        // what it last heard, and the next activity tries again.
+        serverSawUs = before;
       });
   }
 
@@ -75,7 +78,7 @@
   window.setInterval(() => {
     if (signedOut) return;
     const now = Date.now();
-    if (lastActivity > serverSawUs && now - serverSawUs >= tellEvery) keepAlive();
+    if (lastActivity > serverSawUs && now - lastSent >= tellEvery) keepAlive();
     const remaining = timeout - (now - serverSawUs);
     if (remaining <= 0) {
       goToLogin();

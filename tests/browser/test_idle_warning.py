@@ -68,3 +68,16 @@ def test_ignored_warning_ends_at_the_login_page(page, settings):
     )
     expect(page.get_by_role("heading", name="Log in")).to_be_visible(timeout=TIMEOUT * 1000)
     assert page.url.endswith("/login/?idle=1")
+
+
+def test_a_lost_keep_alive_warns_instead_of_leaving_the_page(page, settings):
+    open_item(page, settings)
+    lost = []
+    page.route("**/session/keep-alive", lambda route: (lost.append(1), route.abort()))
+    page.get_by_label("Reply to the patient (r)").press_sequentially("Flush ")
+    page.wait_for_timeout(2500)  # the clock sent the keep-alive, and it was lost
+    assert lost
+    expect(page.get_by_label("Reply to the patient (r)")).to_have_value("Flush ")
+    expect(page.get_by_role("alertdialog", name="Still there?")).to_be_visible(
+        timeout=TIMEOUT * 1000
+    )
