@@ -147,6 +147,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "triage.tasks.classify_and_route": {"queue": "triage"},
+    "routing.tasks.replay_routing_rules": {"queue": "slow"},
     "routing.tasks.*": {"queue": "default"},
     "billing.tasks.*": {"queue": "default"},
 }

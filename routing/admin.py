@@ -2,9 +2,22 @@
 written to Django's admin log (who, when, what) and rules also keep `updated_by`. Every
 page is scoped to the clinics the user administers (config.admin.ClinicScopedAdmin)."""
 
-from django.contrib import admin
+import copy
+from zoneinfo import ZoneInfo
 
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from accounts.models import Clinic
 from config.admin import ClinicScopedAdmin, ReadOnlyAdmin
+from routing import selectors, services
+from routing.forms import RuleTrialForm
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -14,6 +27,7 @@ from routing.models import (
     OnCallShift,
     Queue,
     RoutingRule,
+    RuleReplay,
     SlaBreach,
     SlaPolicy,
     WorkEvent,
@@ -34,10 +48,178 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_filter = ("clinic", "enabled")
     ordering = ("clinic", "order", "id")
     readonly_fields = ("updated_by", "created_at", "updated_at")
+    change_form_template = "admin/routing/routingrule/change_form.html"
+    change_list_template = "admin/routing/routingrule/change_list.html"
 
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        trial = self.admin_site.admin_view(self.trial_view)
+        return [
+            path("try/", trial, name="routing_routingrule_try_new"),
+            path("<path:object_id>/try/", trial, name="routing_routingrule_try"),
+            *super().get_urls(),
+        ]
+
+    def trial_view(self, request, object_id=None):
+        """Edit a rule and see what it does before saving: where a typed message would
+        go, and (on the slow queue) what would move among the last days' messages."""
+        rule = None
+        if object_id is not None:
+            rule = self.get_object(request, unquote(object_id))
+            if rule is None:
+                raise Http404("rule not found")
+            if not self.has_change_permission(request, rule):
+                raise PermissionDenied
+        elif not self.has_add_permission(request):
+            raise PermissionDenied
+        clinics = Clinic.objects.all() if request.user.is_superuser else self.admin_clinics(request)
+        form_kwargs = {"clinics": clinics, "fixed_clinic": rule.clinic if rule else None}
+        preview = None
+        if request.method == "POST":
+            form = RuleTrialForm(request.POST, **form_kwargs)
+            edited = self._validated_rule(form, rule)
+            intent = request.POST.get("do")
+            if edited is not None and intent == "save":
+                return self._save_from_trial(request, edited)
+            if edited is not None and intent == "replay":
+                requested = services.request_rule_replay(
+                    actor=request.user,
+                    clinic=edited.clinic,
+                    edited=edited.as_rule(),
+                    days=form.cleaned_data["days"],
+                )
+                return redirect("admin:routing_rulereplay_change", requested.pk)
+            if edited is not None and intent == "test":
+                if not form.cleaned_data["body"].strip():
+                    form.add_error("body", "Type a message to test the rule on.")
+                else:
+                    preview = selectors.routing_preview(
+                        clinic=edited.clinic,
+                        edited=edited.as_rule(),
+                        sample=self._sample(form.cleaned_data, edited.clinic),
+                        now=timezone.now(),
+                    )
+        else:
+            initial = {}
+            if rule is not None:
+                initial = {
+                    field: getattr(rule, field)
+                    for field in ("name", "order", "enabled", "conditions", "action")
+                }
+            form = RuleTrialForm(initial=initial, **form_kwargs)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Test {rule.name}" if rule else "Test a new rule",
+            "rule": rule,
+            "form": form,
+            "preview": preview,
+            "recent_replays": RuleReplay.objects.filter(rule=rule)[:5] if rule else [],
+        }
+        return TemplateResponse(request, "admin/routing/routingrule/try.html", context)
+
+    def _validated_rule(self, form: RuleTrialForm, rule: RoutingRule | None):
+        """The edit as an unsaved RoutingRule that passed every check a save makes, or
+        None with the problems added to the form."""
+        if not form.is_valid():
+            return None
+        data = form.cleaned_data
+        # A copy of the saved rule keeps its clinic, id and history; the form's clinic is
+        # only taken for a new rule.
+        edited = copy.copy(rule) if rule is not None else RoutingRule(clinic=data["clinic"])
+        edited.name = data["name"]
+        edited.order = data["order"]
+        edited.enabled = data["enabled"]
+        edited.conditions = data["conditions"] or {}
+        edited.action = data["action"]
+        try:
+            edited.full_clean(exclude=["updated_by"])
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+            return None
+        return edited
+
+    def _sample(self, data: dict, clinic: Clinic) -> selectors.SampleMessage:
+        received_at = data["received_at"]
+        if received_at is not None:
+            # Typed as the clinic's local time, whatever the server's zone.
+            received_at = timezone.make_naive(received_at).replace(
+                tzinfo=ZoneInfo(clinic.time_zone)
+            )
+        return selectors.SampleMessage(
+            subject=data["subject"],
+            body=data["body"],
+            category=data["category"],
+            language=data["language"],
+            on_chemotherapy=data["on_chemotherapy"],
+            received_at=received_at,
+        )
+
+    def _save_from_trial(self, request, edited: RoutingRule):
+        change = edited.pk is not None
+        self.save_model(request, edited, form=None, change=change)
+        if change:
+            self.log_change(request, edited, "Changed on the rule test page.")
+        else:
+            self.log_addition(request, edited, "Added on the rule test page.")
+        messages.success(request, f"The rule “{edited.name}” was saved.")
+        return redirect("admin:routing_routingrule_changelist")
+
+
+@admin.register(RuleReplay)
+class RuleReplayAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
+    list_display = ("created_at", "clinic", "rule_name", "days", "status", "progress", "moved")
+    list_filter = ("clinic", "status")
+    fields = ("clinic", "rule", "requested_by", "days", "since", "status", "created_at")
+    change_form_template = "admin/routing/rulereplay/change_form.html"
+
+    @admin.display(description="rule")
+    def rule_name(self, obj):
+        return obj.proposed_rule.get("name", "")
+
+    @admin.display(description="messages")
+    def progress(self, obj):
+        return f"{obj.processed} of {obj.total}"
+
+    @admin.display(description="would move")
+    def moved(self, obj):
+        return obj.report.get("moved", "") if obj.status == RuleReplay.Status.DONE else ""
+
+    def get_urls(self):
+        status = self.admin_site.admin_view(self.status_view)
+        return [
+            path("<path:object_id>/status/", status, name="routing_rulereplay_status"),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request, object_id):
+        replay_request = self.get_object(request, unquote(object_id))
+        if replay_request is None or not self.has_view_permission(request, replay_request):
+            raise Http404("replay not found")
+        return JsonResponse(
+            {
+                "status": replay_request.status,
+                "status_label": replay_request.get_status_display(),
+                "processed": replay_request.processed,
+                "total": replay_request.total,
+                "finished": replay_request.status
+                in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED),
+            }
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        replay_request = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "replay": replay_request,
+            "finished": replay_request is not None
+            and replay_request.status in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(SlaPolicy)

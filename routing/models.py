@@ -418,3 +418,42 @@ class SlaBreach(models.Model):
 
     def __str__(self) -> str:
         return f"breach {self.window} of work item {self.work_item_id}"
+
+
+class RuleReplay(models.Model):
+    """An administrator's request to see what one rule edit would move, over the clinic's
+    messages of the last days, before saving it. Computed on the slow queue (a month of
+    a large clinic's messages takes seconds); the report is kept for the record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The saved rule that was edited; empty for a new rule.
+    rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    # The edited rule: name, order, enabled, conditions, action.
+    proposed_rule = models.JSONField()
+    days = models.PositiveSmallIntegerField()
+    since = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Replay of '{self.proposed_rule.get('name', '')}' over {self.days} days"

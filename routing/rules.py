@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from triage.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 from triage.redflags import normalize as normalize_text
@@ -84,6 +85,41 @@ class MessageFacts:
     patient_flags: frozenset[str] = frozenset()
     red_flags: frozenset[str] = frozenset()
     local_time: datetime.time = datetime.time(12, 0)
+
+
+def facts_for(
+    *,
+    subject: str,
+    body: str,
+    category: str,
+    language: str,
+    on_chemotherapy: bool,
+    received_at: datetime.datetime,
+    time_zone: str,
+    acuity: str,
+    service_level: str,
+    acuity_confidence: float,
+    service_level_confidence: float,
+    evisit_confidence: float,
+    needs_review: bool,
+    red_flags: Sequence[str],
+) -> MessageFacts:
+    """The facts the rules see, from a message and its classification: one place, for the
+    router, the rule test on a typed message and the replay."""
+    return MessageFacts(
+        acuity=acuity,
+        service_level=service_level,
+        acuity_confidence=acuity_confidence,
+        service_level_confidence=service_level_confidence,
+        evisit_confidence=evisit_confidence,
+        needs_review=needs_review,
+        text=normalize_text(f"{subject}\n{body}"),
+        category=category,
+        language=language,
+        patient_flags=frozenset({"on_chemotherapy"} if on_chemotherapy else ()),
+        red_flags=frozenset(red_flags),
+        local_time=received_at.astimezone(ZoneInfo(time_zone)).time(),
+    )
 
 
 @dataclass(frozen=True)

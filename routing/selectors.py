@@ -1,13 +1,17 @@
 import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Absence, Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
-from routing import sla
+from routing import replay, rules, sla
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -19,6 +23,9 @@ from routing.models import (
     SlaPolicy,
     WorkItem,
 )
+from triage.labels import Acuity, ServiceLevel
+
+logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
 
@@ -359,3 +366,163 @@ def pool_totals(*, queues: list[Queue], now: datetime.datetime) -> dict[int, dic
             "emergent": _capped_count(items.filter(acuity_rank=0)),
         }
     return totals
+
+
+# --- testing a rule before it is saved -------------------------------------------------
+
+
+def queue_names(*, clinic: Clinic) -> dict[int, str]:
+    return dict(Queue.objects.filter(clinic=clinic).values_list("id", "name"))
+
+
+def default_queue_ids(*, clinic: Clinic) -> dict[str, int]:
+    return dict(Queue.objects.filter(clinic=clinic, is_role_default=True).values_list("role", "id"))
+
+
+def routed_messages_since(*, clinic: Clinic, since: datetime.datetime):
+    """The clinic's routed messages received since `since`, oldest first, with what the
+    router read: classification and patient."""
+    from triage.models import Message
+
+    return (
+        Message.objects.filter(clinic=clinic, status=Message.Status.ROUTED, created_at__gte=since)
+        .select_related("classification", "conversation__patient")
+        .order_by("pk")
+    )
+
+
+def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
+    """conversation id -> its newest work item's id."""
+    rows = (
+        WorkItem.objects.filter(conversation_id__in=list(conversation_ids))
+        .values("conversation_id")
+        .annotate(latest=Max("id"))
+    )
+    return {row["conversation_id"]: row["latest"] for row in rows}
+
+
+@dataclass(frozen=True)
+class SampleMessage:
+    """A message an administrator types to see where the rules would send it."""
+
+    body: str
+    subject: str = ""
+    category: str = ""
+    language: str = "en"
+    on_chemotherapy: bool = False
+    received_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RoutingPreview:
+    classification: dict  # acuity, service level, e-visit, confidences, red flags
+    before: replay.Outcome
+    after: replay.Outcome
+    before_reasons: tuple[str, ...]
+    after_reasons: tuple[str, ...]
+    changes: tuple[str, ...]
+    rule_decides: bool
+    sla: str
+    due_at: datetime.datetime
+    time_zone: str
+    queue_names: dict[int, str]
+
+    @property
+    def before_queue(self) -> str:
+        return self.queue_names.get(self.before.queue_id, f"{self.before.role} (default)")
+
+    @property
+    def after_queue(self) -> str:
+        return self.queue_names.get(self.after.queue_id, f"{self.after.role} (default)")
+
+    @property
+    def due_at_local(self) -> datetime.datetime:
+        return self.due_at.astimezone(ZoneInfo(self.time_zone))
+
+
+def _sample_classification(sample: SampleMessage) -> dict:
+    """The classifier's labels for a typed message, by the worker's own code path; when
+    no model can run, what the worker does then: nurse triage, urgent, needs review."""
+    from triage.classification import predict_triage
+    from triage.classifier import TriageInput
+
+    item = TriageInput(
+        subject=sample.subject, body=sample.body, on_chemotherapy=sample.on_chemotherapy
+    )
+    try:
+        result = predict_triage([item], train_if_missing=False)[0]
+    except Exception:
+        logger.exception("rule preview: the triage model could not classify the sample")
+        return {
+            "acuity": Acuity.URGENT,
+            "service_level": ServiceLevel.NURSE,
+            "routing_service_level": ServiceLevel.NURSE,
+            "evisit_candidate": False,
+            "acuity_confidence": 0.0,
+            "service_level_confidence": 0.0,
+            "evisit_confidence": 0.0,
+            "needs_review": True,
+            "unclassified": True,
+            "red_flags": [],
+        }
+    prediction = result.prediction
+    return {
+        "acuity": prediction.acuity,
+        "service_level": prediction.service_level,
+        "routing_service_level": prediction.routing_service_level or prediction.service_level,
+        "evisit_candidate": prediction.evisit_candidate,
+        "acuity_confidence": prediction.acuity_confidence,
+        "service_level_confidence": prediction.service_level_confidence,
+        "evisit_confidence": prediction.evisit_confidence,
+        "needs_review": prediction.needs_review,
+        "unclassified": False,
+        "red_flags": [hit.name for hit in result.red_flags],
+    }
+
+
+def routing_preview(
+    *, clinic: Clinic, edited: rules.Rule, sample: SampleMessage, now: datetime.datetime
+) -> RoutingPreview:
+    """Where the clinic's rules send a typed message now, and where they would with
+    `edited` in place. Nothing is stored."""
+    labels = _sample_classification(sample)
+    received_at = sample.received_at or now
+    facts = rules.facts_for(
+        subject=sample.subject,
+        body=sample.body,
+        category=sample.category,
+        language=sample.language,
+        on_chemotherapy=sample.on_chemotherapy,
+        received_at=received_at,
+        time_zone=clinic.time_zone,
+        acuity=labels["acuity"],
+        service_level=labels["routing_service_level"],
+        acuity_confidence=labels["acuity_confidence"],
+        service_level_confidence=labels["service_level_confidence"],
+        evisit_confidence=labels["evisit_confidence"],
+        needs_review=labels["needs_review"] or labels["unclassified"],
+        red_flags=labels["red_flags"],
+    )
+    current = routing_rules(clinic=clinic)
+    roles = queue_roles(clinic=clinic)
+    defaults = default_queue_ids(clinic=clinic)
+    before = rules.evaluate(current, facts, queue_roles=roles)
+    after = rules.evaluate(replay.proposed_rules(current, edited), facts, queue_roles=roles)
+    before_outcome = replay.Outcome.of(before, defaults)
+    after_outcome = replay.Outcome.of(after, defaults)
+    target = sla.pick_target(acuity=after.acuity, role=after.role, rules=sla_rules(clinic=clinic))
+    return RoutingPreview(
+        classification=labels,
+        before=before_outcome,
+        after=after_outcome,
+        before_reasons=before.reasons,
+        after_reasons=after.reasons,
+        changes=replay.changes_between(before_outcome, after_outcome),
+        rule_decides=replay.decided_by(after, edited),
+        sla=target.describe(),
+        due_at=sla.due_at(
+            received_at=received_at, target=target, calendar=business_calendar(clinic=clinic)
+        ),
+        time_zone=clinic.time_zone,
+        queue_names=queue_names(clinic=clinic),
+    )

@@ -9,17 +9,17 @@ import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from zoneinfo import ZoneInfo
+from functools import partial
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Clinic, User
 from accounts.selectors import clinics_for_user
-from routing import notifications, rules, selectors, sla
+from routing import notifications, replay, rules, selectors, sla
 from routing.exceptions import InvalidTarget, InvalidTransition
-from routing.models import Notification, Queue, WorkEvent, WorkItem
+from routing.models import Notification, Queue, RuleReplay, WorkEvent, WorkItem
 from triage.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 from triage.models import (
     Classification,
@@ -71,20 +71,21 @@ def message_facts(
     *, message: Message, classification: Classification, clinic: Clinic
 ) -> rules.MessageFacts:
     patient = message.conversation.patient
-    local = message.created_at.astimezone(ZoneInfo(clinic.time_zone))
-    return rules.MessageFacts(
+    return rules.facts_for(
+        subject=message.subject,
+        body=message.body,
+        category=message.category,
+        language=patient.preferred_language,
+        on_chemotherapy=patient.on_chemotherapy,
+        received_at=message.created_at,
+        time_zone=clinic.time_zone,
         acuity=classification.acuity,
         service_level=classification.routing_service_level,
         acuity_confidence=classification.acuity_confidence,
         service_level_confidence=classification.service_level_confidence,
         evisit_confidence=classification.evisit_confidence,
         needs_review=classification.needs_review or classification.unclassified,
-        text=rules.normalize_text(f"{message.subject}\n{message.body}"),
-        category=message.category,
-        language=patient.preferred_language,
-        patient_flags=frozenset({"on_chemotherapy"} if patient.on_chemotherapy else ()),
-        red_flags=frozenset(flag["name"] for flag in classification.red_flags),
-        local_time=local.time(),
+        red_flags=[flag["name"] for flag in classification.red_flags],
     )
 
 
@@ -659,3 +660,165 @@ def record_work_items_shown(*, user: User, items: Iterable[WorkItem], what: str)
     record_patient_data_accesses(
         user=user, what=what, shown=[(item.conversation.patient, item.pk) for item in items]
     )
+
+
+# --- replaying a rule edit over past messages -------------------------------------------
+
+REPLAY_CHUNK = 1000
+
+
+def request_rule_replay(
+    *, actor: User, clinic: Clinic, edited: rules.Rule, days: int
+) -> RuleReplay:
+    """Ask a worker (slow queue) what `edited` would change over the clinic's messages
+    of the last `days` days. `edited.id` is the saved rule it replaces, None for a new
+    rule; the edit is validated by the caller (RoutingRule.clean)."""
+    now = timezone.now()
+    replay_request = RuleReplay.objects.create(
+        clinic=clinic,
+        requested_by=actor,
+        rule_id=edited.id,
+        proposed_rule={
+            "name": edited.name,
+            "order": edited.order,
+            "enabled": edited.enabled,
+            "conditions": dict(edited.conditions),
+            "action": dict(edited.action),
+        },
+        days=days,
+        since=now - datetime.timedelta(days=days),
+    )
+    transaction.on_commit(partial(_enqueue_replay, replay_request.pk), robust=True)
+    return replay_request
+
+
+def _enqueue_replay(replay_id: int) -> None:
+    from routing.tasks import replay_routing_rules
+
+    replay_routing_rules.delay(replay_id)
+
+
+def run_rule_replay(*, replay_id: int) -> RuleReplay | None:
+    """Compute a requested replay. Safe to run twice: a finished one is left alone, and
+    the work only reads, so a run cut short by a dead worker is simply done again."""
+    with transaction.atomic():
+        request = (
+            RuleReplay.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .filter(pk=replay_id)
+            .first()
+        )
+        if request is None or request.status in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED):
+            return request
+        messages = selectors.routed_messages_since(clinic=request.clinic, since=request.since)
+        request.status = RuleReplay.Status.RUNNING
+        request.started_at = timezone.now()
+        request.total = messages.count()
+        request.processed = 0
+        request.save(update_fields=["status", "started_at", "total", "processed"])
+    try:
+        report = _replay_report(request, messages)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries
+    except Exception:
+        # No message text in the error: the report page is seen by administrators.
+        logger.exception("rule replay %s failed", request.pk)
+        request.status = RuleReplay.Status.FAILED
+        request.error = "The replay failed; the error is in the worker's log."
+        request.finished_at = timezone.now()
+        request.save(update_fields=["status", "error", "finished_at"])
+        return request
+    request.report = report
+    request.status = RuleReplay.Status.DONE
+    request.finished_at = timezone.now()
+    request.save(update_fields=["report", "status", "processed", "finished_at"])
+    return request
+
+
+def _replay_report(request: RuleReplay, messages) -> dict:
+    clinic = request.clinic
+    proposed = request.proposed_rule
+    edited = rules.Rule(
+        id=request.rule_id,
+        name=proposed["name"],
+        order=proposed["order"],
+        enabled=proposed["enabled"],
+        conditions=proposed["conditions"],
+        action=proposed["action"],
+    )
+    current = selectors.routing_rules(clinic=clinic)
+    roles = selectors.queue_roles(clinic=clinic)
+    defaults = selectors.default_queue_ids(clinic=clinic)
+    report = replay.ReplayReport()
+    after_pk = 0
+    while True:
+        chunk = list(messages.filter(pk__gt=after_pk)[:REPLAY_CHUNK])
+        if not chunk:
+            break
+        after_pk = chunk[-1].pk
+        items = selectors.latest_item_ids(conversation_ids={m.conversation_id for m in chunk})
+        replay.replay(
+            (
+                replay.PastMessage(
+                    message_id=message.pk,
+                    work_item_id=items.get(message.conversation_id),
+                    facts=message_facts(
+                        message=message, classification=message.classification, clinic=clinic
+                    ),
+                )
+                for message in chunk
+            ),
+            current=current,
+            edited=edited,
+            queue_roles=roles,
+            default_queues=defaults,
+            report=report,
+        )
+        request.processed = report.messages
+        RuleReplay.objects.filter(pk=request.pk).update(processed=report.messages)
+    names = selectors.queue_names(clinic=clinic)
+    return replay_report_as_json(report, queue_names=names)
+
+
+CHANGE_NAMES = {
+    "queue": "queue",
+    "acuity": "acuity",
+    "assignee": "assigned person",
+    "notify": "notified staff",
+    "auto_reply": "automatic reply",
+}
+
+
+def replay_report_as_json(report: replay.ReplayReport, *, queue_names: dict[int, str]) -> dict:
+    def name(queue_id):
+        return queue_names.get(queue_id, f"queue {queue_id}")
+
+    return {
+        "messages": report.messages,
+        "moved": report.moved,
+        "matched_before": report.matched_before,
+        "matched_after": report.matched_after,
+        "by_change": {CHANGE_NAMES[k]: n for k, n in report.by_change.most_common()},
+        "queue_moves": [
+            {"from": name(before), "to": name(after), "messages": count}
+            for (before, after), count in report.queue_moves.most_common()
+        ],
+        "acuity_moves": [
+            {"from": before, "to": after, "messages": count}
+            for (before, after), count in report.acuity_moves.most_common()
+        ],
+        "examples": [
+            {
+                "message_id": move.message_id,
+                "work_item_id": move.work_item_id,
+                "changes": [CHANGE_NAMES[k] for k in move.changes],
+                "from_queue": name(move.before.queue_id),
+                "to_queue": name(move.after.queue_id),
+                "from_acuity": move.before.acuity,
+                "to_acuity": move.after.acuity,
+                "why": move.why,
+            }
+            for move in report.examples
+        ],
+        "example_limit": replay.EXAMPLE_LIMIT,
+    }

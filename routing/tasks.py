@@ -41,3 +41,8 @@ def retry_pending_notifications() -> int:
 @shared_task(**RETRY)
 def alert_undelivered_replies() -> int:
     return sweeps.alert_undelivered_replies()
+
+
+@shared_task(**RETRY)
+def replay_routing_rules(replay_id: int) -> None:
+    services.run_rule_replay(replay_id=replay_id)

@@ -29,8 +29,10 @@ def classify_items(
     return results
 
 
-def predict_triage(items: Sequence[TriageInput]) -> list[TriageResult]:
-    loaded = active_model()
+def predict_triage(
+    items: Sequence[TriageInput], *, train_if_missing: bool = True
+) -> list[TriageResult]:
+    loaded = active_model(train_if_missing=train_if_missing)
     return [
         TriageResult(prediction, hits, loaded.version)
         for prediction, hits in classify_items(loaded.model, items)

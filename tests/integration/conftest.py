@@ -50,7 +50,15 @@ class Workers:
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
-    def start(self, name: str, *, beat: bool = False, concurrency: int = 1, **env) -> None:
+    def start(
+        self,
+        name: str,
+        *,
+        beat: bool = False,
+        concurrency: int = 1,
+        queues: str = "triage,default,slow",
+        **env,
+    ) -> None:
         environment = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -68,7 +76,7 @@ class Workers:
             "config",
             "worker",
             "-Q",
-            "triage,default,slow",
+            queues,
             "--concurrency",
             str(concurrency),
             "--hostname",
