@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import Absence, Clinic, Membership, User
+from accounts import services
+from accounts.forms import AdminSignInForm
+from accounts.models import Absence, Clinic, FailedSignIn, Membership, User
 from config.admin import ClinicScopedAdmin, SuperuserOnlyAdmin, within_clinics
+
+# /admin/login/ says so when a username is locked out, as /login/ does (the lockout itself
+# is enforced by accounts.backends.SignInLockoutBackend on both).
+admin.site.login_form = AdminSignInForm
 
 
 class MembershipInline(admin.TabularInline):
@@ -40,3 +46,47 @@ class AbsenceAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.created_by = obj.created_by or request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(FailedSignIn)
+class FailedSignInAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
+    """Superusers only (failures belong to no clinic, and a username may not be anyone's):
+    a read-only list, and the unlock actions, which delete the selected rows' usernames'
+    (or addresses') failures so the next sign-in is checked afresh."""
+
+    list_display = ("username", "ip_address", "attempted_at")
+    search_fields = ("username", "ip_address")
+    date_hierarchy = "attempted_at"
+    ordering = ("-attempted_at",)
+    actions = ["unlock_usernames", "unlock_addresses"]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Unlock selected usernames")
+    def unlock_usernames(self, request, queryset):
+        usernames = sorted(set(queryset.values_list("username", flat=True)))
+        cleared = services.unlock_usernames(usernames=usernames)
+        self.message_user(
+            request,
+            f"Unlocked {', '.join(usernames)}: {cleared} failed sign-ins cleared.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Unlock selected addresses (every username tried from them)")
+    def unlock_addresses(self, request, queryset):
+        addresses = sorted(
+            set(queryset.exclude(ip_address=None).values_list("ip_address", flat=True))
+        )
+        cleared = services.unlock_addresses(ip_addresses=addresses)
+        self.message_user(
+            request,
+            f"Unlocked {', '.join(addresses) or 'no address'}: {cleared} failed sign-ins cleared.",
+            messages.SUCCESS,
+        )

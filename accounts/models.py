@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from config.models import TimeStampedModel
 
@@ -85,3 +86,28 @@ class Absence(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+
+
+class FailedSignIn(models.Model):
+    """One refused password sign-in (/login/, /admin/login/, any `authenticate()` call),
+    kept in the database because the web tier is many stateless processes. Recorded by
+    accounts.signals, counted by accounts.selectors.sign_in_lockout; rows older than a day
+    are deleted as new failures are recorded."""
+
+    # As typed, NFKC-normalised and case-folded (accounts.lockout.normalise_username), so
+    # "Alice" and "alice" count together, whether or not such a user exists.
+    username = models.CharField(max_length=150)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    attempted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # sign_in_lockout: the latest failures of one username, and of one address.
+            models.Index(fields=["username", "-attempted_at"], name="failedsignin_by_username"),
+            models.Index(fields=["ip_address", "-attempted_at"], name="failedsignin_by_address"),
+            # record_failed_sign_in prunes old rows on every failure.
+            models.Index(fields=["attempted_at"], name="failedsignin_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip_address or 'unknown address'}"

@@ -1,6 +1,10 @@
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import Clinic, Membership, Role, User
+from accounts.lockout import Lockout, LockoutReason, locked_until, normalise_username
+from accounts.models import Clinic, FailedSignIn, Membership, Role, User
 
 
 def clinics_for_user(*, user: User, role: Role | None = None) -> QuerySet[Clinic]:
@@ -31,3 +35,35 @@ def current_membership(*, user: User, session) -> Membership | None:
         if membership.clinic_id == chosen:
             return membership
     return memberships[0] if memberships else None
+
+
+def sign_in_lockout(*, username: str, ip_address: str | None, now: datetime) -> Lockout | None:
+    """Whether a password sign-in as `username` from `ip_address` is refused now: the
+    username's own failures first (LOGIN_LOCKOUT_FAILURES), then the address's failures
+    over any usernames (LOGIN_LOCKOUT_IP_FAILURES, looser), both within
+    LOGIN_LOCKOUT_MINUTES. The same answer for a username that exists as for one that
+    does not."""
+    minutes = settings.LOGIN_LOCKOUT_MINUTES
+    checks = [
+        (
+            LockoutReason.USERNAME,
+            {"username": normalise_username(username)},
+            settings.LOGIN_LOCKOUT_FAILURES,
+        ),
+    ]
+    if ip_address:
+        checks.append(
+            (LockoutReason.ADDRESS, {"ip_address": ip_address}, settings.LOGIN_LOCKOUT_IP_FAILURES)
+        )
+    for reason, where, limit in checks:
+        if limit <= 0:
+            continue
+        latest = list(
+            FailedSignIn.objects.filter(**where)
+            .order_by("-attempted_at")
+            .values_list("attempted_at", flat=True)[:limit]
+        )
+        ends_at = locked_until(latest, limit=limit, minutes=minutes, now=now)
+        if ends_at is not None:
+            return Lockout(reason=reason, ends_at=ends_at)
+    return None

@@ -86,6 +86,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The lockout backend comes first: it refuses a locked-out username's (or address's)
+# sign-in before the password is checked (accounts/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (recorded in the database, shared by every web process): this many for
+# one username within LOGIN_LOCKOUT_MINUTES lock it for LOGIN_LOCKOUT_MINUTES, even with
+# the right password; LOGIN_LOCKOUT_IP_FAILURES, over any usernames, lock one address
+# (0 turns either off). Behind proxies or load balancers, LOGIN_LOCKOUT_PROXY_COUNT says
+# how many append to X-Forwarded-For, so the address counted is the client's, not theirs.
+LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_LOCKOUT_IP_FAILURES = env.int("LOGIN_LOCKOUT_IP_FAILURES", default=50)
+LOGIN_LOCKOUT_PROXY_COUNT = env.int("LOGIN_LOCKOUT_PROXY_COUNT", default=0)
+if (
+    LOGIN_LOCKOUT_MINUTES < 1
+    or min(LOGIN_LOCKOUT_FAILURES, LOGIN_LOCKOUT_IP_FAILURES, LOGIN_LOCKOUT_PROXY_COUNT) < 0
+):
+    raise ImproperlyConfigured(
+        "LOGIN_LOCKOUT_MINUTES must be at least 1; the other LOGIN_LOCKOUT_* not negative."
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.forms import SignInForm
 from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
@@ -28,7 +29,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clinic/", switch_clinic, name="switch-clinic"),
     path("session/keep-alive", keep_session_alive, name="session-keep-alive"),

@@ -1,6 +1,7 @@
 import factory
+from django.utils import timezone
 
-from accounts.models import Clinic, Membership, Role, User
+from accounts.models import Clinic, FailedSignIn, Membership, Role, User
 
 
 class ClinicFactory(factory.django.DjangoModelFactory):
@@ -50,3 +51,14 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     clinic = factory.SubFactory(ClinicFactory)
     role = Role.NURSE
+
+
+class FailedSignInFactory(factory.django.DjangoModelFactory):
+    """A recorded failure (stored normalised, as accounts.services records it)."""
+
+    class Meta:
+        model = FailedSignIn
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    ip_address = "192.0.2.10"
+    attempted_at = factory.LazyFunction(timezone.now)
