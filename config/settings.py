@@ -99,7 +99,10 @@ AUTHENTICATION_BACKENDS = [
 # how many append to X-Forwarded-For, so the address counted is the client's, not theirs.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
-LOGIN_LOCKOUT_IP_FAILURES = env.int("LOGIN_LOCKOUT_IP_FAILURES", default=50)
+# Off by default: behind a load balancer with LOGIN_LOCKOUT_PROXY_COUNT unset, every
+# sign-in would count as the balancer's address, and 50 typos over the whole staff would
+# lock everyone out of a clinical system. Turn it on (e.g. 50) with the proxy count right.
+LOGIN_LOCKOUT_IP_FAILURES = env.int("LOGIN_LOCKOUT_IP_FAILURES", default=0)
 LOGIN_LOCKOUT_PROXY_COUNT = env.int("LOGIN_LOCKOUT_PROXY_COUNT", default=0)
 if (
     LOGIN_LOCKOUT_MINUTES < 1

@@ -3,6 +3,7 @@ written to Django's admin log (who, when, what) and rules also keep `updated_by`
 page is scoped to the clinics the user administers (config.admin.ClinicScopedAdmin)."""
 
 import copy
+import json
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
@@ -216,6 +217,12 @@ class RuleReplayAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
         extra_context = {
             **(extra_context or {}),
             "replay": replay_request,
+            "conditions_json": json.dumps(replay_request.proposed_rule.get("conditions", {}))
+            if replay_request
+            else "",
+            "action_json": json.dumps(replay_request.proposed_rule.get("action", {}))
+            if replay_request
+            else "",
             "finished": replay_request is not None
             and replay_request.status in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED),
         }
