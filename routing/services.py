@@ -737,15 +737,8 @@ def run_rule_replay(*, replay_id: int) -> RuleReplay | None:
 
 def _replay_report(request: RuleReplay, messages) -> dict:
     clinic = request.clinic
-    proposed = request.proposed_rule
-    edited = rules.Rule(
-        id=request.rule_id,
-        name=proposed["name"],
-        order=proposed["order"],
-        enabled=proposed["enabled"],
-        conditions=proposed["conditions"],
-        action=proposed["action"],
-    )
+    # proposed_rule holds exactly the Rule fields but the id (request_rule_replay).
+    edited = rules.Rule(id=request.rule_id, **request.proposed_rule)
     current = selectors.routing_rules(clinic=clinic)
     roles = selectors.queue_roles(clinic=clinic)
     defaults = selectors.default_queue_ids(clinic=clinic)

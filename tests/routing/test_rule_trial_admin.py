@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Role
+from routing import services
 from routing.models import RoutingRule, RuleReplay
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
@@ -303,3 +304,44 @@ def test_another_clinics_replay_is_not_found(client, administrator, port_rule):
 
     assert client.get(f"/admin/routing/rulereplay/{theirs.pk}/change/").status_code == 302
     assert client.get(f"/admin/routing/rulereplay/{theirs.pk}/status/").status_code == 404
+
+
+def replay_request(clinic, rule, **proposed) -> RuleReplay:
+    return RuleReplay.objects.create(
+        clinic=clinic,
+        rule=rule,
+        proposed_rule={
+            "name": rule.name,
+            "order": rule.order,
+            "enabled": True,
+            "conditions": {"keyword": ["port", "picc"]},
+            "action": rule.action,
+            **proposed,
+        },
+        days=30,
+        since=timezone.now() - datetime.timedelta(days=30),
+    )
+
+
+def test_a_finished_replay_is_left_alone_when_its_task_runs_again(clinic, port_rule):
+    routed_item(clinic, body="PICC question")
+    requested = replay_request(clinic, port_rule)
+    services.run_rule_replay(replay_id=requested.pk)
+    routed_item(clinic, body="another PICC question")
+
+    again = services.run_rule_replay(replay_id=requested.pk)
+
+    assert again.status == RuleReplay.Status.DONE
+    assert (again.report["messages"], again.report["moved"]) == (1, 1)
+
+
+def test_a_replay_that_fails_says_so_without_message_text(clinic, port_rule, caplog):
+    routed_item(clinic, body="PICC question")
+    requested = replay_request(clinic, port_rule, action=None)  # not a rule any more
+
+    failed = services.run_rule_replay(replay_id=requested.pk)
+
+    assert failed.status == RuleReplay.Status.FAILED
+    assert failed.finished_at is not None
+    assert "PICC" not in failed.error
+    assert "rule replay" in caplog.text
