@@ -68,6 +68,13 @@ class ClinicScopedAdmin:
         clinic_id = getattr(obj, f"{last}_id", None)
         return {clinic_id} if clinic_id is not None else set()
 
+    def has_module_permission(self, request):
+        """Staff who administer no clinic get no app headings on the admin index (their
+        lists would be empty anyway)."""
+        if not request.user.is_superuser and not self.admin_clinics(request).exists():
+            return False
+        return super().has_module_permission(request)
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:

@@ -160,6 +160,17 @@ def test_staff_without_an_admin_membership_see_nothing(client, ours, theirs):
 
     for url, _row in LISTS:
         assert listed(client, url) == set()
+    index = client.get("/admin/")
+    assert index.context["app_list"] == []
+    assert "Routing rules" not in index.text
+
+
+def test_an_administrator_sees_the_clinic_configuration_on_the_admin_index(client, administrator):
+    client.force_login(administrator)
+
+    apps = {app["app_label"] for app in client.get("/admin/").context["app_list"]}
+
+    assert {"routing", "billing", "triage"} <= apps
 
 
 def rule_form(rows: Rows, **changes) -> dict:
