@@ -106,3 +106,16 @@ def active_model(*, train_if_missing: bool = True) -> LoadedModel:
             _cache.clear()
             _cache[active_id] = loaded
         return loaded
+
+
+def activate_model_version(*, version_id: int) -> ModelVersion:
+    """Make a registered version the active one (a promotion, or a roll-back to an older
+    one). Its artifact is loaded and checked first, so a version that cannot classify
+    never becomes active; workers pick it up at their next message."""
+    version = ModelVersion.objects.get(pk=version_id)
+    _load(version)  # raises ModelArtifactCorrupted, or what joblib raises
+    with transaction.atomic():
+        ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
+        ModelVersion.objects.filter(pk=version_id).update(is_active=True)
+    version.is_active = True
+    return version
