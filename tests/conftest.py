@@ -19,6 +19,13 @@ def _celery_in_process_unless_integration(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production hashes passwords slowly on purpose (PBKDF2, about half a second here);
+    # the suite makes hundreds of users and signs in thousands of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def trained_triage_model():
     """Trained once per test session from the repository corpus (pure, no database)."""
