@@ -4,7 +4,12 @@ from django.contrib.auth.admin import UserAdmin
 from accounts import services
 from accounts.forms import AdminSignInForm
 from accounts.models import Absence, Clinic, FailedSignIn, Membership, User
-from config.admin import ClinicScopedAdmin, SuperuserOnlyAdmin, within_clinics
+from config.admin import (
+    ClinicScopedAdmin,
+    SuperuserOnlyAdmin,
+    SuperuserOnlyRecordsAdmin,
+    within_clinics,
+)
 
 # /admin/login/ says so when a username is locked out, as /login/ does (the lockout itself
 # is enforced by accounts.backends.SignInLockoutBackend on both).
@@ -49,7 +54,7 @@ class AbsenceAdmin(ClinicScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(FailedSignIn)
-class FailedSignInAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
+class FailedSignInAdmin(SuperuserOnlyRecordsAdmin):
     """Superusers only (failures belong to no clinic, and a username may not be anyone's):
     a read-only list, and the unlock actions, which delete the selected rows' usernames'
     (or addresses') failures so the next sign-in is checked afresh."""
@@ -59,15 +64,6 @@ class FailedSignInAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "attempted_at"
     ordering = ("-attempted_at",)
     actions = ["unlock_usernames", "unlock_addresses"]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Unlock selected usernames")
     def unlock_usernames(self, request, queryset):

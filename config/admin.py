@@ -142,3 +142,12 @@ class SuperuserOnlyAdmin:
 
     def has_delete_permission(self, request, obj=None):
         return self._superuser(request)
+
+
+class SuperuserOnlyRecordsAdmin(SuperuserOnlyAdmin, ReadOnlyAdmin):
+    """Records that belong to no one clinic (failed sign-ins, model versions): superusers
+    look at them and run the admin's actions; nobody adds, edits or deletes one by hand."""
+
+    has_add_permission = ReadOnlyAdmin.has_add_permission
+    has_change_permission = ReadOnlyAdmin.has_change_permission
+    has_delete_permission = ReadOnlyAdmin.has_delete_permission

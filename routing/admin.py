@@ -207,25 +207,19 @@ class RuleReplayAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
                 "status_label": replay_request.get_status_display(),
                 "processed": replay_request.processed,
                 "total": replay_request.total,
-                "finished": replay_request.status
-                in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED),
+                "finished": replay_request.is_finished,
             }
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         replay_request = self.get_object(request, unquote(object_id))
-        extra_context = {
-            **(extra_context or {}),
-            "replay": replay_request,
-            "conditions_json": json.dumps(replay_request.proposed_rule.get("conditions", {}))
-            if replay_request
-            else "",
-            "action_json": json.dumps(replay_request.proposed_rule.get("action", {}))
-            if replay_request
-            else "",
-            "finished": replay_request is not None
-            and replay_request.status in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED),
-        }
+        extra_context = {**(extra_context or {}), "replay": replay_request}
+        if replay_request is not None:
+            edited = replay_request.proposed_rule
+            extra_context |= {
+                "conditions_json": json.dumps(edited.get("conditions", {})),
+                "action_json": json.dumps(edited.get("action", {})),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
 

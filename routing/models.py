@@ -457,3 +457,7 @@ class RuleReplay(models.Model):
 
     def __str__(self) -> str:
         return f"Replay of '{self.proposed_rule.get('name', '')}' over {self.days} days"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -121,6 +121,38 @@ def decided_by(decision: rules.RoutingDecision, edited: rules.Rule) -> bool:
     return decision.rule_id is None and decision.rule_name == edited.name
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """One message routed by the rules as they are and as they would be."""
+
+    before: rules.RoutingDecision
+    after: rules.RoutingDecision
+    before_outcome: Outcome
+    after_outcome: Outcome
+    changes: tuple[str, ...]
+
+
+def compare(
+    facts: rules.MessageFacts,
+    *,
+    current: Sequence[rules.Rule],
+    after_rules: Sequence[rules.Rule],
+    queue_roles: Mapping[int, str],
+    default_queues: Mapping[str, int],
+) -> Comparison:
+    before = rules.evaluate(current, facts, queue_roles=queue_roles)
+    after = rules.evaluate(after_rules, facts, queue_roles=queue_roles)
+    before_outcome = Outcome.of(before, default_queues)
+    after_outcome = Outcome.of(after, default_queues)
+    return Comparison(
+        before=before,
+        after=after,
+        before_outcome=before_outcome,
+        after_outcome=after_outcome,
+        changes=changes_between(before_outcome, after_outcome),
+    )
+
+
 def replay(
     messages: Iterable[PastMessage],
     *,
@@ -135,26 +167,28 @@ def replay(
     report = report or ReplayReport()
     after_rules = proposed_rules(current, edited)
     for message in messages:
-        before = rules.evaluate(current, message.facts, queue_roles=queue_roles)
-        after = rules.evaluate(after_rules, message.facts, queue_roles=queue_roles)
-        before_outcome = Outcome.of(before, default_queues)
-        after_outcome = Outcome.of(after, default_queues)
-        changed = changes_between(before_outcome, after_outcome)
+        seen = compare(
+            message.facts,
+            current=current,
+            after_rules=after_rules,
+            queue_roles=queue_roles,
+            default_queues=default_queues,
+        )
         move = (
             Move(
                 message_id=message.message_id,
                 work_item_id=message.work_item_id,
-                before=before_outcome,
-                after=after_outcome,
-                changes=changed,
-                why=after.reason,
+                before=seen.before_outcome,
+                after=seen.after_outcome,
+                changes=seen.changes,
+                why=seen.after.reason,
             )
-            if changed
+            if seen.changes
             else None
         )
         report.add(
             move,
-            rule_before=edited.id is not None and decided_by(before, edited),
-            rule_after=decided_by(after, edited),
+            rule_before=edited.id is not None and decided_by(seen.before, edited),
+            rule_after=decided_by(seen.after, edited),
         )
     return report

@@ -23,7 +23,6 @@ from routing.models import (
     SlaPolicy,
     WorkItem,
 )
-from triage.labels import Acuity, ServiceLevel
 
 logger = logging.getLogger(__name__)
 
@@ -443,7 +442,11 @@ class RoutingPreview:
 def _sample_classification(sample: SampleMessage) -> dict:
     """The classifier's labels for a typed message, by the worker's own code path; when
     no model can run, what the worker does then: nurse triage, urgent, needs review."""
-    from triage.classification import predict_triage
+    from triage.classification import (
+        UNCLASSIFIED_LABELS,
+        classification_labels,
+        predict_triage,
+    )
     from triage.classifier import TriageInput
 
     item = TriageInput(
@@ -453,31 +456,8 @@ def _sample_classification(sample: SampleMessage) -> dict:
         result = predict_triage([item], train_if_missing=False)[0]
     except Exception:
         logger.exception("rule preview: the triage model could not classify the sample")
-        return {
-            "acuity": Acuity.URGENT,
-            "service_level": ServiceLevel.NURSE,
-            "routing_service_level": ServiceLevel.NURSE,
-            "evisit_candidate": False,
-            "acuity_confidence": 0.0,
-            "service_level_confidence": 0.0,
-            "evisit_confidence": 0.0,
-            "needs_review": True,
-            "unclassified": True,
-            "red_flags": [],
-        }
-    prediction = result.prediction
-    return {
-        "acuity": prediction.acuity,
-        "service_level": prediction.service_level,
-        "routing_service_level": prediction.routing_service_level or prediction.service_level,
-        "evisit_candidate": prediction.evisit_candidate,
-        "acuity_confidence": prediction.acuity_confidence,
-        "service_level_confidence": prediction.service_level_confidence,
-        "evisit_confidence": prediction.evisit_confidence,
-        "needs_review": prediction.needs_review,
-        "unclassified": False,
-        "red_flags": [hit.name for hit in result.red_flags],
-    }
+        return {**UNCLASSIFIED_LABELS, "red_flags": []}
+    return classification_labels(result)
 
 
 def routing_preview(
@@ -501,23 +481,25 @@ def routing_preview(
         service_level_confidence=labels["service_level_confidence"],
         evisit_confidence=labels["evisit_confidence"],
         needs_review=labels["needs_review"] or labels["unclassified"],
-        red_flags=labels["red_flags"],
+        red_flags=[flag["name"] for flag in labels["red_flags"]],
     )
     current = routing_rules(clinic=clinic)
-    roles = queue_roles(clinic=clinic)
-    defaults = default_queue_ids(clinic=clinic)
-    before = rules.evaluate(current, facts, queue_roles=roles)
-    after = rules.evaluate(replay.proposed_rules(current, edited), facts, queue_roles=roles)
-    before_outcome = replay.Outcome.of(before, defaults)
-    after_outcome = replay.Outcome.of(after, defaults)
+    seen = replay.compare(
+        facts,
+        current=current,
+        after_rules=replay.proposed_rules(current, edited),
+        queue_roles=queue_roles(clinic=clinic),
+        default_queues=default_queue_ids(clinic=clinic),
+    )
+    after = seen.after
     target = sla.pick_target(acuity=after.acuity, role=after.role, rules=sla_rules(clinic=clinic))
     return RoutingPreview(
         classification=labels,
-        before=before_outcome,
-        after=after_outcome,
-        before_reasons=before.reasons,
+        before=seen.before_outcome,
+        after=seen.after_outcome,
+        before_reasons=seen.before.reasons,
         after_reasons=after.reasons,
-        changes=replay.changes_between(before_outcome, after_outcome),
+        changes=seen.changes,
         rule_decides=replay.decided_by(after, edited),
         sla=target.describe(),
         due_at=sla.due_at(

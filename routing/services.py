@@ -708,7 +708,7 @@ def run_rule_replay(*, replay_id: int) -> RuleReplay | None:
             .filter(pk=replay_id)
             .first()
         )
-        if request is None or request.status in (RuleReplay.Status.DONE, RuleReplay.Status.FAILED):
+        if request is None or request.is_finished:
             return request
         messages = selectors.routed_messages_since(clinic=request.clinic, since=request.since)
         request.status = RuleReplay.Status.RUNNING

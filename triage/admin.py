@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.utils import timezone
 
-from config.admin import ClinicScopedAdmin, ReadOnlyAdmin
+from config.admin import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyRecordsAdmin
 from triage.model_registry import activate_model_version
 from triage.models import ModelVersion, Patient, PatientDataAccess
 from triage.reporting import summary_line
@@ -89,7 +89,7 @@ class PatientAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnlyAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyAdmin):
+class ModelVersionAdmin(SuperuserOnlyRecordsAdmin):
     """The triage models, shared by every clinic: superusers look at each version's
     held-out figures and how it does in the clinics (corrections, drift), and promote a
     version, or roll back to an older one, without a shell."""
@@ -99,12 +99,6 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     fields = ("name", "is_active", "created_at", "sha256", "training_data_hash")
     actions = ["promote"]
     change_form_template = "admin/triage/modelversion/change_form.html"
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("artifact")

@@ -8,10 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, User
-from triage.classification import predict_triage
+from triage.classification import UNCLASSIFIED_LABELS, classification_labels, predict_triage
 from triage.classifier import TriageInput
 from triage.exceptions import ConversationBelongsToAnotherPatient
-from triage.labels import Acuity, ServiceLevel
 from triage.models import (
     Classification,
     Conversation,
@@ -140,35 +139,10 @@ def classify(*, message_id: int) -> Classification | None:
             logger.exception(
                 "triage model failed for message %s; routing as unclassified", message.pk
             )
-            classification = Classification.objects.create(
-                message=message,
-                acuity=Acuity.URGENT,
-                service_level=ServiceLevel.NURSE,
-                routing_service_level=ServiceLevel.NURSE,
-                evisit_candidate=False,
-                acuity_confidence=0.0,
-                service_level_confidence=0.0,
-                evisit_confidence=0.0,
-                unclassified=True,
-                needs_review=True,
-            )
+            classification = Classification.objects.create(message=message, **UNCLASSIFIED_LABELS)
         else:
-            prediction = result.prediction
             classification = Classification.objects.create(
-                message=message,
-                acuity=prediction.acuity,
-                service_level=prediction.service_level,
-                routing_service_level=prediction.routing_service_level or prediction.service_level,
-                evisit_candidate=prediction.evisit_candidate,
-                acuity_confidence=prediction.acuity_confidence,
-                service_level_confidence=prediction.service_level_confidence,
-                evisit_confidence=prediction.evisit_confidence,
-                model_version=result.model_version,
-                red_flags=[
-                    {"name": hit.name, "acuity": hit.acuity, "evidence": hit.evidence}
-                    for hit in result.red_flags
-                ],
-                needs_review=prediction.needs_review,
+                message=message, **classification_labels(result)
             )
         message.status = Message.Status.CLASSIFIED
         message.status_changed_at = timezone.now()
