@@ -2,14 +2,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from accounts import services
-from accounts.forms import AdminSignInForm
-from accounts.models import Absence, Clinic, FailedSignIn, Membership, User
-from config.admin import (
+from accounts.admin_scoping import (
     ClinicScopedAdmin,
     SuperuserOnlyAdmin,
     SuperuserOnlyRecordsAdmin,
     within_clinics,
 )
+from accounts.forms import AdminSignInForm
+from accounts.models import Absence, Clinic, FailedSignIn, Membership, User
 
 # /admin/login/ says so when a username is locked out, as /login/ does (the lockout itself
 # is enforced by accounts.backends.SignInLockoutBackend on both).

@@ -17,7 +17,7 @@ class Role(models.TextChoices):
 
 
 # The Django admin group of clinic administrators (made by migration 0004): permissions on
-# the clinic configuration and the records; config.admin.ClinicScopedAdmin limits its
+# the clinic configuration and the records; accounts.admin_scoping.ClinicScopedAdmin limits its
 # members to the rows of the clinics where they hold Role.ADMIN.
 CLINIC_ADMINISTRATORS_GROUP = "Clinic administrators"
 

@@ -29,11 +29,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from triage import embeddings  # noqa: E402
-from triage.classification import classify_items  # noqa: E402
-from triage.classifier import DEFAULT_VARIANT, VARIANTS, TriageInput  # noqa: E402
-from triage.corpus import load_corpus  # noqa: E402
-from triage.training import fit_model  # noqa: E402
+from triage.ml import embeddings  # noqa: E402
+from triage.ml.classifier import DEFAULT_VARIANT, VARIANTS, TriageInput  # noqa: E402
+from triage.ml.corpus import load_corpus  # noqa: E402
+from triage.ml.decision import classify_items  # noqa: E402
+from triage.ml.training import fit_model  # noqa: E402
 
 
 def real_questions() -> list[TriageInput]:

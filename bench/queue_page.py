@@ -43,10 +43,10 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Clinic, Membership, Role, User  # noqa: E402
+from inbox.models import Conversation, Message, Patient  # noqa: E402
 from routing.models import Queue, WorkItem  # noqa: E402
 from routing.services import ensure_default_queues  # noqa: E402
-from triage.labels import ACUITY_RANK  # noqa: E402
-from triage.models import Conversation, Message, Patient  # noqa: E402
+from triage.ml.labels import ACUITY_RANK  # noqa: E402
 
 SLUG = "bench-clinic"
 BATCH = 5_000

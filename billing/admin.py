@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import Q
 
+from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyAdmin
 from billing import selectors, services
 from billing.models import (
     BillingAuditEvent,
@@ -10,9 +11,8 @@ from billing.models import (
     PatientVisit,
     TimeEntry,
 )
-from config.admin import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyAdmin
+from inbox.models import PatientDataAccess
 from triage.admin import PatientDataAccessLogged
-from triage.models import PatientDataAccess
 
 
 @admin.register(TimeEntry)

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from billing.models import TimeEntry
 from billing.selectors import evisits_for_billing
 from billing.services import log_minutes, record_evisits_shown
-from triage.models import PatientDataAccess
+from inbox.models import PatientDataAccess
 
 
 class EVisitListApi(APIView):

@@ -16,7 +16,7 @@ class TimeEntry(models.Model):
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     conversation = models.ForeignKey(
-        "triage.Conversation", on_delete=models.PROTECT, related_name="time_entries"
+        "inbox.Conversation", on_delete=models.PROTECT, related_name="time_entries"
     )
     work_item = models.ForeignKey(
         "routing.WorkItem",
@@ -65,7 +65,7 @@ class PatientVisit(models.Model):
         EM = "em", "E/M visit"
         PROCEDURE = "procedure", "Procedure (global period)"
 
-    patient = models.ForeignKey("triage.Patient", on_delete=models.PROTECT, related_name="visits")
+    patient = models.ForeignKey("inbox.Patient", on_delete=models.PROTECT, related_name="visits")
     on = models.DateField()
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.EM)
     global_period_days = models.PositiveSmallIntegerField(default=0)
@@ -129,7 +129,7 @@ class EVisit(models.Model):
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     conversation = models.OneToOneField(
-        "triage.Conversation", on_delete=models.PROTECT, related_name="evisit"
+        "inbox.Conversation", on_delete=models.PROTECT, related_name="evisit"
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.NOT_BILLABLE)
     code = models.CharField(max_length=5, blank=True)

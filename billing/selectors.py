@@ -10,7 +10,7 @@ from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
 from billing.models import ClaimExport, EVisit, FeeSchedule, TimeEntry
-from triage.models import Patient
+from inbox.models import Patient
 
 # The list's default filter: what the billing team has to look at.
 TO_REVIEW = "to_review"

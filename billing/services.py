@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,10 +22,11 @@ from billing.models import (
     PatientVisit,
     TimeEntry,
 )
+from config.celery import DATABASE_RETRY
+from inbox.audit import record_patient_data_accesses
+from inbox.models import Conversation, Message, OutgoingMessage, PatientDataAccess
 from routing.exceptions import InvalidTarget, InvalidTransition
 from routing.selectors import access_work_item
-from triage.models import PatientDataAccess
-from triage.services import record_patient_data_accesses
 
 MAX_MANUAL_MINUTES = 240
 
@@ -33,20 +35,27 @@ def _membership(*, user: User, clinic_id: int) -> Membership:
     return Membership.objects.get(user=user, clinic_id=clinic_id)
 
 
+def _create_time_entry(*, actor: User, item, **fields) -> TimeEntry:
+    """A time entry of `actor` on the item's conversation, with the role and credential
+    they hold in its clinic now (what the CPT rules read later)."""
+    membership = _membership(user=actor, clinic_id=item.clinic_id)
+    return TimeEntry.objects.create(
+        clinic_id=item.clinic_id,
+        conversation_id=item.conversation_id,
+        work_item=item,
+        user=actor,
+        role=membership.role,
+        credential=membership.credential,
+        **fields,
+    )
+
+
 def start_timer(*, actor: User, item_id: int) -> TimeEntry:
     item = access_work_item(user=actor, item_id=item_id)
-    membership = _membership(user=actor, clinic_id=item.clinic_id)
     try:
         with transaction.atomic():
-            return TimeEntry.objects.create(
-                clinic_id=item.clinic_id,
-                conversation_id=item.conversation_id,
-                work_item=item,
-                user=actor,
-                role=membership.role,
-                credential=membership.credential,
-                source=TimeEntry.Source.TIMER,
-                started_at=timezone.now(),
+            return _create_time_entry(
+                actor=actor, item=item, source=TimeEntry.Source.TIMER, started_at=timezone.now()
             )
     except IntegrityError as exc:
         raise InvalidTransition("Your timer is already running on this conversation.") from exc
@@ -75,16 +84,11 @@ def log_minutes(
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_MANUAL_MINUTES:
         raise InvalidTarget(f"Minutes must be a whole number from 1 to {MAX_MANUAL_MINUTES}.")
     item = access_work_item(user=actor, item_id=item_id)
-    membership = _membership(user=actor, clinic_id=item.clinic_id)
     ended = timezone.now()
     with transaction.atomic():
-        entry = TimeEntry.objects.create(
-            clinic_id=item.clinic_id,
-            conversation_id=item.conversation_id,
-            work_item=item,
-            user=actor,
-            role=membership.role,
-            credential=membership.credential,
+        entry = _create_time_entry(
+            actor=actor,
+            item=item,
             source=source,
             started_at=ended - datetime.timedelta(minutes=minutes),
             ended_at=ended,
@@ -100,14 +104,20 @@ def log_minutes(
 
 def enqueue_recompute(conversation_id: int) -> None:
     """Recompute the conversation's e-visit after this transaction commits (Celery)."""
-    from billing.tasks import recompute_evisit_task
 
-    transaction.on_commit(lambda: recompute_evisit_task.delay(conversation_id), robust=True)
+    def recompute_evisit_after_commit() -> None:
+        recompute_evisit_task.delay(conversation_id)
+
+    transaction.on_commit(recompute_evisit_after_commit, robust=True)
+
+
+@shared_task(**DATABASE_RETRY)
+def recompute_evisit_task(conversation_id: int) -> None:
+    # Beside the service it wraps, so enqueue_recompute needs no import of billing.tasks.
+    recompute_evisit(conversation_id=conversation_id)
 
 
 def conversation_facts(*, conversation, as_of) -> "cpt.ConversationFacts":
-    from triage.models import Message, OutgoingMessage
-
     patient = conversation.patient
     zone = ZoneInfo(conversation.clinic.time_zone)  # dates of service in the clinic's zone
     first_message = Message.objects.filter(conversation=conversation).order_by("created_at").first()
@@ -162,8 +172,6 @@ def recompute_evisit(*, conversation_id: int, as_of=None) -> EVisit:
     """Apply the CPT rules to the conversation as it is now. Idempotent: the same facts
     give the same row. A reviewed (rejected or exported) e-visit is left alone; an
     approved one that is no longer billable is voided back, with an audit event."""
-    from triage.models import Conversation
-
     as_of = as_of or timezone.now()
     with transaction.atomic():
         conversation = (
@@ -433,8 +441,6 @@ def recompute_open_windows(*, as_of=None) -> int:
 def visit_changed(*, patient_id: int) -> None:
     """A visit was recorded or changed: the 7-day rules of the patient's conversations may
     now decide differently."""
-    from triage.models import Conversation
-
     for conversation_id in Conversation.objects.filter(patient_id=patient_id).values_list(
         "pk", flat=True
     ):

@@ -1,20 +1,13 @@
+"""Beat task of billing (the per-conversation recompute is
+billing.services.recompute_evisit_task, beside the service that enqueues it)."""
+
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from billing import services
+from config.celery import DATABASE_RETRY
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def recompute_evisit_task(conversation_id: int) -> None:
-    services.recompute_evisit(conversation_id=conversation_id)
-
-
-@shared_task(acks_late=True)
+@shared_task(**DATABASE_RETRY)
 def recompute_open_windows() -> int:
     """Beat: candidates whose 7-day window has closed become ready for review."""
     return services.recompute_open_windows()

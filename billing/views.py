@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 from billing import cpt, selectors, services
 from billing.models import ClaimExport, EVisit, TimeEntry
 from config.errors import DomainError
-from triage.models import PatientDataAccess
-from triage.services import record_patient_data_access
+from inbox.audit import record_patient_data_access
+from inbox.models import PatientDataAccess
 
 
 def _date(value: str | None) -> datetime.date | None:

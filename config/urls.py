@@ -6,9 +6,9 @@ from accounts.forms import SignInForm
 from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
-from routing import views as work_views
+from inbox.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
 from routing.api.views import WorkItemListApi
-from triage.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
+from workspace import views as work_views
 
 api_v1 = [
     path("api/v1/messages", ReceiveMessageApi.as_view(), name="api-messages"),

@@ -1,6 +1,6 @@
 """Where administrators shape routing per clinic without a developer. Admin changes are
 written to Django's admin log (who, when, what) and rules also keep `updated_by`. Every
-page is scoped to the clinics the user administers (config.admin.ClinicScopedAdmin)."""
+page is scoped to the clinics the user administers (accounts.admin_scoping.ClinicScopedAdmin)."""
 
 import copy
 import json
@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from accounts.models import Clinic
-from config.admin import ClinicScopedAdmin, ReadOnlyAdmin
-from routing import selectors, services
+from routing import rule_trial
 from routing.forms import RuleTrialForm
 from routing.models import (
     AutoReplyTemplate,
@@ -86,7 +86,7 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
             if edited is not None and intent == "save":
                 return self._save_from_trial(request, edited)
             if edited is not None and intent == "replay":
-                requested = services.request_rule_replay(
+                requested = rule_trial.request_rule_replay(
                     actor=request.user,
                     clinic=edited.clinic,
                     edited=edited.as_rule(),
@@ -97,7 +97,7 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
                 if not form.cleaned_data["body"].strip():
                     form.add_error("body", "Type a message to test the rule on.")
                 else:
-                    preview = selectors.routing_preview(
+                    preview = rule_trial.routing_preview(
                         clinic=edited.clinic,
                         edited=edited.as_rule(),
                         sample=self._sample(form.cleaned_data, edited.clinic),
@@ -144,14 +144,14 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
             return None
         return edited
 
-    def _sample(self, data: dict, clinic: Clinic) -> selectors.SampleMessage:
+    def _sample(self, data: dict, clinic: Clinic) -> rule_trial.SampleMessage:
         received_at = data["received_at"]
         if received_at is not None:
             # Typed as the clinic's local time, whatever the server's zone.
             received_at = timezone.make_naive(received_at).replace(
                 tzinfo=ZoneInfo(clinic.time_zone)
             )
-        return selectors.SampleMessage(
+        return rule_trial.SampleMessage(
             subject=data["subject"],
             body=data["body"],
             category=data["category"],

@@ -7,7 +7,7 @@ from accounts.models import Membership, Role
 from config.models import TimeStampedModel
 from routing import rules as routing_rules
 from routing.sla import Clock
-from triage.labels import Acuity, ServiceLevel
+from triage.ml.labels import Acuity, ServiceLevel
 
 
 class Queue(TimeStampedModel):
@@ -41,16 +41,16 @@ class WorkItem(TimeStampedModel):
         "accounts.Clinic", on_delete=models.PROTECT, related_name="work_items"
     )
     conversation = models.ForeignKey(
-        "triage.Conversation", on_delete=models.PROTECT, related_name="work_items"
+        "inbox.Conversation", on_delete=models.PROTECT, related_name="work_items"
     )
     message = models.ForeignKey(
-        "triage.Message", on_delete=models.PROTECT, related_name="work_items"
+        "inbox.Message", on_delete=models.PROTECT, related_name="work_items"
     )
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="work_items")
     status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
-    acuity = models.CharField(max_length=16, choices=Acuity)
+    acuity = models.CharField(max_length=16, choices=Acuity.choices)
     acuity_rank = models.PositiveSmallIntegerField()  # 0 = emergent; sorts the queue page
-    service_level = models.CharField(max_length=16, choices=ServiceLevel)
+    service_level = models.CharField(max_length=16, choices=ServiceLevel.choices)
     due_at = models.DateTimeField()
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
@@ -133,7 +133,7 @@ class WorkEvent(models.Model):
     # The patient message that caused it, for routing events: each message is routed
     # exactly once, and this is how that is checked.
     message = models.ForeignKey(
-        "triage.Message", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "inbox.Message", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
@@ -224,8 +224,8 @@ class SlaPolicy(TimeStampedModel):
     clinic = models.ForeignKey(
         "accounts.Clinic", on_delete=models.PROTECT, related_name="sla_policies"
     )
-    acuity = models.CharField(max_length=16, choices=Acuity)
-    role = models.CharField(max_length=16, choices=ServiceLevel, blank=True)
+    acuity = models.CharField(max_length=16, choices=Acuity.choices)
+    role = models.CharField(max_length=16, choices=ServiceLevel.choices, blank=True)
     clock = models.CharField(max_length=20, choices=[(c.value, c.value) for c in Clock])
     amount = models.PositiveIntegerField(help_text="Minutes, or days for business_days.")
 
@@ -405,7 +405,7 @@ class SlaBreach(models.Model):
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="breaches")
     due_at = models.DateTimeField()
     window = models.PositiveIntegerField(default=1)
-    acuity = models.CharField(max_length=16, choices=Acuity)
+    acuity = models.CharField(max_length=16, choices=Acuity.choices)
     action = models.CharField(max_length=200, blank=True)
     detected_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,8 +13,8 @@ import logging
 import time
 import urllib.request
 from dataclasses import dataclass
-from functools import partial
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Clinic, Role, User
+from config.celery import DATABASE_RETRY
 from routing import selectors
 from routing.models import Notification, WorkItem
 
@@ -168,14 +169,22 @@ def notify_once(
             continue  # already made by another run or sweeper
         created.append(notification)
     for notification in created:
-        transaction.on_commit(partial(_enqueue_delivery, notification.pk), robust=True)
+        transaction.on_commit(_after_commit_deliver(notification.pk), robust=True)
     return created
 
 
-def _enqueue_delivery(notification_id: int) -> None:
-    from routing.tasks import deliver_notification
+def _after_commit_deliver(notification_id: int):
+    # A named function, not a partial: robust on_commit logs the callable's __qualname__.
+    def deliver_notification_after_commit() -> None:
+        deliver_notification.delay(notification_id)
 
-    deliver_notification.delay(notification_id)
+    return deliver_notification_after_commit
+
+
+@shared_task(**DATABASE_RETRY)
+def deliver_notification(notification_id: int) -> None:
+    # Beside the service it wraps, so notify_once can enqueue it without a cycle.
+    deliver(notification_id=notification_id)
 
 
 def deliver(*, notification_id: int) -> Notification | None:

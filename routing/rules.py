@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from triage.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
-from triage.redflags import normalize as normalize_text
+from triage.ml.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
+from triage.ml.redflags import normalize as normalize_text
 
 CONDITION_KEYS = frozenset(
     {

@@ -1,9 +1,7 @@
 import datetime
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 from django.db.models import Count, Max, Q, QuerySet
@@ -11,7 +9,9 @@ from django.http import Http404
 
 from accounts.models import Absence, Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
-from routing import replay, rules, sla
+from inbox.audit import record_patient_data_accesses
+from inbox.models import Message, OutgoingMessage
+from routing import sla
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -23,6 +23,7 @@ from routing.models import (
     SlaPolicy,
     WorkItem,
 )
+from triage.ml.labels import ACUITY_RANK
 
 logger = logging.getLogger(__name__)
 
@@ -296,8 +297,6 @@ def _capped_count(items: QuerySet[WorkItem]) -> int:
 def queue_counts(*, queue: Queue, now: datetime.datetime) -> dict:
     """Open items of one pool per acuity and overdue, each capped at COUNT_CAP. Every
     count is a range of the partial index (queue, acuity_rank, due_at) of open items."""
-    from triage.labels import ACUITY_RANK
-
     items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
     counts, overdue = {}, 0
     for acuity, rank in ACUITY_RANK.items():
@@ -319,8 +318,6 @@ def my_work_counts(*, user: User, clinic: Clinic, now: datetime.datetime) -> dic
 
 def conversation_thread(*, item: WorkItem) -> list:
     """Patient messages and our replies of the item's conversation, oldest first."""
-    from triage.models import Message, OutgoingMessage
-
     incoming = list(
         Message.objects.filter(conversation_id=item.conversation_id).select_related(
             "classification"
@@ -381,8 +378,6 @@ def default_queue_ids(*, clinic: Clinic) -> dict[str, int]:
 def routed_messages_since(*, clinic: Clinic, since: datetime.datetime):
     """The clinic's routed messages received since `since`, oldest first, with what the
     router read: classification and patient."""
-    from triage.models import Message
-
     return (
         Message.objects.filter(clinic=clinic, status=Message.Status.ROUTED, created_at__gte=since)
         .select_related("classification", "conversation__patient")
@@ -400,111 +395,10 @@ def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
     return {row["conversation_id"]: row["latest"] for row in rows}
 
 
-@dataclass(frozen=True)
-class SampleMessage:
-    """A message an administrator types to see where the rules would send it."""
-
-    body: str
-    subject: str = ""
-    category: str = ""
-    language: str = "en"
-    on_chemotherapy: bool = False
-    received_at: datetime.datetime | None = None
-
-
-@dataclass(frozen=True)
-class RoutingPreview:
-    classification: dict  # acuity, service level, e-visit, confidences, red flags
-    before: replay.Outcome
-    after: replay.Outcome
-    before_reasons: tuple[str, ...]
-    after_reasons: tuple[str, ...]
-    changes: tuple[str, ...]
-    rule_decides: bool
-    sla: str
-    due_at: datetime.datetime
-    time_zone: str
-    queue_names: dict[int, str]
-
-    @property
-    def before_queue(self) -> str:
-        return self.queue_names.get(self.before.queue_id, f"{self.before.role} (default)")
-
-    @property
-    def after_queue(self) -> str:
-        return self.queue_names.get(self.after.queue_id, f"{self.after.role} (default)")
-
-    @property
-    def due_at_local(self) -> datetime.datetime:
-        return self.due_at.astimezone(ZoneInfo(self.time_zone))
-
-
-def _sample_classification(sample: SampleMessage) -> dict:
-    """The classifier's labels for a typed message, by the worker's own code path; when
-    no model can run, what the worker does then: nurse triage, urgent, needs review."""
-    from triage.classification import (
-        UNCLASSIFIED_LABELS,
-        classification_labels,
-        predict_triage,
-    )
-    from triage.classifier import TriageInput
-
-    item = TriageInput(
-        subject=sample.subject, body=sample.body, on_chemotherapy=sample.on_chemotherapy
-    )
-    try:
-        result = predict_triage([item], train_if_missing=False)[0]
-    except Exception:
-        logger.exception("rule preview: the triage model could not classify the sample")
-        return {**UNCLASSIFIED_LABELS, "red_flags": []}
-    return classification_labels(result)
-
-
-def routing_preview(
-    *, clinic: Clinic, edited: rules.Rule, sample: SampleMessage, now: datetime.datetime
-) -> RoutingPreview:
-    """Where the clinic's rules send a typed message now, and where they would with
-    `edited` in place. Nothing is stored."""
-    labels = _sample_classification(sample)
-    received_at = sample.received_at or now
-    facts = rules.facts_for(
-        subject=sample.subject,
-        body=sample.body,
-        category=sample.category,
-        language=sample.language,
-        on_chemotherapy=sample.on_chemotherapy,
-        received_at=received_at,
-        time_zone=clinic.time_zone,
-        acuity=labels["acuity"],
-        service_level=labels["routing_service_level"],
-        acuity_confidence=labels["acuity_confidence"],
-        service_level_confidence=labels["service_level_confidence"],
-        evisit_confidence=labels["evisit_confidence"],
-        needs_review=labels["needs_review"] or labels["unclassified"],
-        red_flags=[flag["name"] for flag in labels["red_flags"]],
-    )
-    current = routing_rules(clinic=clinic)
-    seen = replay.compare(
-        facts,
-        current=current,
-        after_rules=replay.proposed_rules(current, edited),
-        queue_roles=queue_roles(clinic=clinic),
-        default_queues=default_queue_ids(clinic=clinic),
-    )
-    after = seen.after
-    target = sla.pick_target(acuity=after.acuity, role=after.role, rules=sla_rules(clinic=clinic))
-    return RoutingPreview(
-        classification=labels,
-        before=seen.before_outcome,
-        after=seen.after_outcome,
-        before_reasons=seen.before.reasons,
-        after_reasons=after.reasons,
-        changes=seen.changes,
-        rule_decides=replay.decided_by(after, edited),
-        sla=target.describe(),
-        due_at=sla.due_at(
-            received_at=received_at, target=target, calendar=business_calendar(clinic=clinic)
-        ),
-        time_zone=clinic.time_zone,
-        queue_names=queue_names(clinic=clinic),
+def record_work_items_shown(*, user: User, items: Iterable[WorkItem], what: str) -> None:
+    """Access log of one page of a queue (staff screen or API): one row per patient on
+    the page, pointing at their first work item there. Items need conversation__patient
+    loaded."""
+    record_patient_data_accesses(
+        user=user, what=what, shown=[(item.conversation.patient, item.pk) for item in items]
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from triage.labels import Acuity, ServiceLevel
+from triage.ml.labels import Acuity, ServiceLevel
 
 UTC = datetime.UTC
 # How far ahead a due time is searched for; a calendar open less than one day a year is

@@ -9,40 +9,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from routing import notifications, services
+from inbox.models import OutgoingMessage
+from routing import notifications, services, work_items
+from routing.events import record_event
 from routing.models import Notification, SlaBreach, WorkEvent, WorkItem
-from triage.labels import Acuity
-from triage.models import Message, OutgoingMessage
+from triage.ml.labels import Acuity
 
 logger = logging.getLogger(__name__)
 BATCH = 500
-
-
-def requeue_stuck_messages(*, now: datetime.datetime | None = None) -> int:
-    """Enqueue again every message still received or classified after the threshold
-    (the broker lost it, a worker died, the enqueue after commit failed). The status
-    time is bumped so a backed-up broker is not flooded with copies every sweep."""
-    from triage.tasks import classify_and_route
-
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=settings.STUCK_MESSAGE_AFTER_SECONDS)
-    stuck = list(
-        Message.objects.exclude(status=Message.Status.ROUTED)
-        .filter(status_changed_at__lt=cutoff)
-        .order_by("status_changed_at")
-        .values_list("pk", "status")[:BATCH]
-    )
-    requeued = 0
-    for message_id, status in stuck:
-        bumped = Message.objects.filter(
-            pk=message_id, status=status, status_changed_at__lt=cutoff
-        ).update(status_changed_at=now)
-        if bumped:  # another sweeper did not take it first
-            classify_and_route.delay(message_id)
-            requeued += 1
-    if requeued:
-        logger.warning("re-enqueued %s stuck messages", requeued)
-    return requeued
 
 
 def sweep_sla(*, now: datetime.datetime | None = None) -> int:
@@ -99,16 +73,16 @@ def _act_on_breach(*, item_id: int, now: datetime.datetime) -> int:
             item.breached_at = now
             item.save(update_fields=["breached_at", "updated_at"])
         late = now - item.due_at
-        WorkEvent.objects.create(
-            work_item=item,
-            kind=WorkEvent.Kind.SLA_BREACHED,
-            to_queue=item.queue,
+        record_event(
+            item,
+            WorkEvent.Kind.SLA_BREACHED,
+            to_user=None,
             reason=f"{int(late.total_seconds() // 60)} min past due: {action}",
         )
         if item.acuity == Acuity.EMERGENT:
             services.alert_on_call(item=item, window=window)
         elif item.acuity == Acuity.URGENT:
-            services.escalate_locked_by_sla(item=item)
+            work_items.escalate_locked_by_sla(item=item)
         return 1
 
 

@@ -3,10 +3,10 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from triage.classifier import DEFAULT_VARIANT
-from triage.corpus import corpus_hash, load_corpus
+from triage.ml.classifier import DEFAULT_VARIANT
+from triage.ml.corpus import corpus_hash, load_corpus
+from triage.ml.training import fit_model
 from triage.model_registry import register_model_version, serialize_model
-from triage.training import fit_model
 
 
 @pytest.fixture(autouse=True)

@@ -4,12 +4,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.utils import timezone
 
-from config.admin import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyRecordsAdmin
+from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyRecordsAdmin
+from inbox.audit import record_patient_data_accesses
+from inbox.models import Patient, PatientDataAccess
+from triage.ml.reporting import summary_line
 from triage.model_registry import activate_model_version
-from triage.models import ModelVersion, Patient, PatientDataAccess
-from triage.reporting import summary_line
+from triage.models import ModelVersion
 from triage.selectors import model_version_usage
-from triage.services import record_patient_data_accesses
 
 
 class PatientDataAccessLogged:

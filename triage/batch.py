@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from triage.classification import TriageResult
-from triage.classifier import TriageInput
+from triage.ml.classifier import TriageInput
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,20 @@
 """One code path from message text to labels, used by the worker, classify_messages and
 the evaluation: the model's recall-first decision, then the red-flag layer on top."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from triage.classifier import TriageInput, TriageModel, TriagePrediction
-from triage.labels import Acuity, ServiceLevel
-from triage.model_registry import active_model
+from django.db import DatabaseError
+
+from triage.ml.classifier import TriageInput, TriagePrediction
+from triage.ml.decision import classify_items
+from triage.ml.labels import Acuity, ServiceLevel
+from triage.ml.redflags import RedFlagHit
+from triage.model_registry import NoActiveModel, active_model
 from triage.models import ModelVersion
-from triage.redflags import RedFlagHit, apply_red_flags, find_red_flags
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,22 +24,10 @@ class TriageResult:
     model_version: ModelVersion | None
 
 
-def classify_items(
-    model: TriageModel, items: Sequence[TriageInput]
-) -> list[tuple[TriagePrediction, list[RedFlagHit]]]:
-    results = []
-    for item, prediction in zip(items, model.predict(items), strict=True):
-        hits = find_red_flags(
-            subject=item.subject, body=item.body, on_chemotherapy=item.on_chemotherapy
-        )
-        results.append((apply_red_flags(prediction, hits), hits))
-    return results
-
-
-def predict_triage(
-    items: Sequence[TriageInput], *, train_if_missing: bool = True
-) -> list[TriageResult]:
-    loaded = active_model(train_if_missing=train_if_missing)
+def predict_triage(items: Sequence[TriageInput]) -> list[TriageResult]:
+    """The active model's labels with red flags on top. Raises NoActiveModel when no
+    model is active; never trains (training takes minutes: triage.tasks does it)."""
+    loaded = active_model()
     return [
         TriageResult(prediction, hits, loaded.version)
         for prediction, hits in classify_items(loaded.model, items)
@@ -50,9 +44,29 @@ UNCLASSIFIED_LABELS = {
     "acuity_confidence": 0.0,
     "service_level_confidence": 0.0,
     "evisit_confidence": 0.0,
+    "model_version": None,
+    "red_flags": [],
     "unclassified": True,
     "needs_review": True,
 }
+
+
+def labels_for(item: TriageInput) -> dict:
+    """A classification's fields for one message, as the worker stores them and the rule
+    tester shows them. A model that is missing or fails gives the unclassified labels
+    (nurse triage, urgent, for review); a database error propagates, so a task retries
+    instead of storing a fallback it did not need."""
+    try:
+        result = predict_triage([item])[0]
+    except DatabaseError:
+        raise
+    except NoActiveModel:
+        logger.warning("no active triage model: message routed as unclassified")
+        return dict(UNCLASSIFIED_LABELS)
+    except Exception:
+        logger.exception("the triage model failed; message routed as unclassified")
+        return dict(UNCLASSIFIED_LABELS)
+    return classification_labels(result)
 
 
 def classification_labels(result: TriageResult) -> dict:

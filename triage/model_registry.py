@@ -3,7 +3,6 @@
 import hashlib
 import io
 import logging
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -11,16 +10,21 @@ import joblib
 from django.conf import settings
 from django.db import transaction
 
-from triage.classifier import DEFAULT_VARIANT, TriageModel
-from triage.corpus import corpus_hash, load_corpus
+from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
+from triage.ml.corpus import corpus_hash, load_corpus
+from triage.ml.training import fit_model
 from triage.models import ModelVersion
-from triage.training import fit_model
 
 logger = logging.getLogger(__name__)
 
 
 class ModelArtifactCorrupted(RuntimeError):
     pass
+
+
+class NoActiveModel(LookupError):
+    """No model version is active yet (a new installation): the caller routes the message
+    as unclassified and asks for the default model to be trained (triage.services)."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,17 @@ def register_model_version(
         )
 
 
-def train_default_model_version() -> ModelVersion:
+def train_default_model_version(*, progress=None) -> ModelVersion:
+    """Fit the default variant on the repository corpus and make it the active model.
+    `progress(step, total, what)` is told of each step (the demo's progress bar)."""
+    tell = progress or (lambda step, total, what: None)
+    tell(0, 3, "reading the corpus")
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
     data_hash = corpus_hash(rows)
+    tell(1, 3, f"fitting {DEFAULT_VARIANT} on {len(rows)} messages")
     model = fit_model(rows, DEFAULT_VARIANT)
-    return register_model_version(
+    tell(2, 3, "storing the model version")
+    version = register_model_version(
         model=model,
         name=f"triage-{DEFAULT_VARIANT}-{data_hash[:10]}",
         training_data_hash=data_hash,
@@ -77,6 +87,8 @@ def train_default_model_version() -> ModelVersion:
             "thresholds": model.thresholds.__dict__,
         },
     )
+    tell(3, 3, "done")
+    return version
 
 
 def _load(version: ModelVersion) -> TriageModel:
@@ -86,18 +98,13 @@ def _load(version: ModelVersion) -> TriageModel:
     return joblib.load(io.BytesIO(artifact))
 
 
-def active_model(*, train_if_missing: bool = True) -> LoadedModel:
+def active_model() -> LoadedModel:
     """The active model, loaded once per process; a promotion is picked up on the next call
-    because the active id is looked up each time (one indexed query)."""
+    because the active id is looked up each time (one indexed query). Never trains: that
+    takes minutes, and this runs inside a message's row-locked transaction."""
     active_id = ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
     if active_id is None:
-        if not train_if_missing:
-            raise LookupError("no active triage model")
-        print(
-            "No active triage model: training the default one from the repository corpus...",
-            file=sys.stderr,
-        )
-        active_id = train_default_model_version().pk
+        raise NoActiveModel("no active triage model")
     with _cache_lock:
         loaded = _cache.get(active_id)
         if loaded is None:

@@ -1,88 +1,6 @@
 from django.db import models
 
-from config.models import TimeStampedModel
-from triage.labels import Acuity, ServiceLevel
-
-
-class Patient(TimeStampedModel):
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("MRN", max_length=64)
-    name = models.CharField(max_length=200, blank=True)
-    birth_date = models.DateField(null=True, blank=True)
-    preferred_language = models.CharField(max_length=16, default="en")
-    on_chemotherapy = models.BooleanField(default=False)
-    # Told that e-visits may be billed (cost-share notice) and agreed, and when.
-    evisit_consent_at = models.DateTimeField("e-visit billing consent", null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_per_clinic"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name or 'Patient'} ({self.mrn})"
-
-    def age_on(self, day) -> int | None:
-        if self.birth_date is None:
-            return None
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
-class Conversation(TimeStampedModel):
-    """A thread: e-visit time and work items are per conversation, not per message."""
-
-    clinic = models.ForeignKey(
-        "accounts.Clinic", on_delete=models.PROTECT, related_name="conversations"
-    )
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conversations")
-    external_id = models.CharField(max_length=128)
-    subject = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["clinic", "external_id"], name="conversation_external_id_unique_per_clinic"
-            ),
-        ]
-
-
-class Message(TimeStampedModel):
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        CLASSIFIED = "classified", "Classified"
-        ROUTED = "routed", "Routed"
-
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="messages")
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.PROTECT, related_name="messages"
-    )
-    # The portal's id: posting the same one twice must not make a second message.
-    external_id = models.CharField(max_length=128)
-    subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField()
-    category = models.CharField("patient-chosen category", max_length=64, blank=True)
-    sent_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status, default=Status.RECEIVED)
-    status_changed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["clinic", "external_id"], name="message_external_id_unique_per_clinic"
-            ),
-        ]
-        indexes = [
-            # The stuck-message sweep looks only at messages that have not been routed yet.
-            models.Index(
-                fields=["status_changed_at"],
-                condition=~models.Q(status="routed"),
-                name="message_not_routed",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Message {self.pk} ({self.status})"
+from triage.ml.labels import Acuity, ServiceLevel
 
 
 class ModelVersion(models.Model):
@@ -111,12 +29,14 @@ class ModelVersion(models.Model):
 
 
 class Classification(models.Model):
-    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="classification")
-    acuity = models.CharField(max_length=16, choices=Acuity)
-    service_level = models.CharField(max_length=16, choices=ServiceLevel)
+    message = models.OneToOneField(
+        "inbox.Message", on_delete=models.PROTECT, related_name="classification"
+    )
+    acuity = models.CharField(max_length=16, choices=Acuity.choices)
+    service_level = models.CharField(max_length=16, choices=ServiceLevel.choices)
     # The role queue it is routed to: service_level, or a more trained role when the
     # model was unsure (never a less trained one).
-    routing_service_level = models.CharField(max_length=16, choices=ServiceLevel)
+    routing_service_level = models.CharField(max_length=16, choices=ServiceLevel.choices)
     evisit_candidate = models.BooleanField()
     acuity_confidence = models.FloatField()
     service_level_confidence = models.FloatField()
@@ -134,51 +54,12 @@ class Classification(models.Model):
         return f"{self.acuity}/{self.service_level} for message {self.message_id}"
 
 
-class OutgoingMessage(models.Model):
-    """A message to the patient: the emergency auto-reply or a staff reply. Stored first,
-    in the outbox the portal collects from (GET /api/v1/outgoing-messages); the portal's
-    confirmation sets delivered_at."""
-
-    class Kind(models.TextChoices):
-        AUTO_REPLY = "auto_reply", "Automatic reply"
-        STAFF_REPLY = "staff_reply", "Staff reply"
-
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.PROTECT, related_name="outgoing_messages"
-    )
-    in_reply_to = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
-    )
-    kind = models.CharField(max_length=16, choices=Kind)
-    template = models.CharField(max_length=64, blank=True)
-    language = models.CharField(max_length=16, default="en")
-    body = models.TextField()
-    author = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            # One automatic reply of each template per patient message, however many times
-            # routing runs.
-            models.UniqueConstraint(
-                fields=["in_reply_to", "template"],
-                condition=models.Q(kind="auto_reply"),
-                name="outgoing_one_auto_reply_per_message_template",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} in conversation {self.conversation_id}"
-
-
 class LabelCorrection(models.Model):
     """Staff moved a message to another role or acuity: a corrected label for training."""
 
-    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="corrections")
+    message = models.ForeignKey(
+        "inbox.Message", on_delete=models.PROTECT, related_name="corrections"
+    )
     label = models.CharField(max_length=32)  # service_level | acuity
     from_value = models.CharField(max_length=32)
     to_value = models.CharField(max_length=32)
@@ -192,47 +73,26 @@ class LabelCorrection(models.Model):
         return f"{self.label} {self.from_value} → {self.to_value} on message {self.message_id}"
 
 
-class PatientDataAccess(models.Model):
-    """Who looked at a patient's messages or billing record, and when: the access log a
-    clinic's privacy officer is asked for. Written when a page, an API answer, an export
-    or an admin page shows the data (lists and exports: one row per patient per
-    request); never edited."""
+class ModelTraining(models.Model):
+    """A request to train the default model because none is active (a new installation).
+    The unique name is the gate: however many workers meet a missing model at once, one
+    request is made and one slow-queue task trains it."""
 
-    class What(models.TextChoices):
-        MESSAGE_THREAD = "message_thread", "Message thread"
-        EVISIT_RECORD = "evisit_record", "E-visit billing record"
-        QUEUE_LIST = "queue_list", "Queue list (names and subjects)"
-        QUEUE_LIST_API = "queue_list_api", "Queue list via API (subjects)"
-        EVISIT_LIST = "evisit_list", "E-visit billing list"
-        EVISIT_LIST_API = "evisit_list_api", "E-visit billing list via API"
-        CLAIMS_EXPORT = "claims_export", "Claims export file (CSV or FHIR)"
-        PORTAL_REPLIES = "portal_replies", "Replies collected by the patient portal"
-        ADMIN_VISIT_LIST = "admin_visit_list", "Admin: patient visit list"
-        ADMIN_VISIT = "admin_visit", "Admin: patient visit page"
-        ADMIN_CLAIMS_EXPORT = "admin_claims_export", "Admin: claims export page (file content)"
-        ADMIN_ACCESS_LOG_LIST = "admin_access_log_list", "Admin: access log list"
-        ADMIN_ACCESS_LOG_ENTRY = "admin_access_log_entry", "Admin: access log entry page"
-        ADMIN_PATIENT_LIST = "admin_patient_list", "Admin: patient list (look-up)"
-        ADMIN_PATIENT = "admin_patient", "Admin: patient page"
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
-    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
-    what = models.CharField(max_length=32, choices=What)
-    # What was shown, by `what`: the work item (message thread, queue lists), the
-    # e-visit (record, lists), the staff reply (portal replies), the claims export
-    # (export file, admin export page), the patient visit (admin visit pages) or the
-    # access log entry (admin access log pages). A list shows a patient's first item on
-    # the page; an export names the export, whose file is kept (ClaimExport.content), so
-    # the privacy officer can see exactly what left with it and who else was in it.
-    object_id = models.BigIntegerField()
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["patient", "at"], name="access_by_patient"),
-            models.Index(fields=["user", "at"], name="access_by_user"),
-        ]
+    name = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.REQUESTED)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    error = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.user_id} viewed {self.what} of patient {self.patient_id}"
+        return f"{self.name} ({self.status})"

@@ -1,18 +1,18 @@
+"""Celery tasks of the triage app: thin wrappers."""
+
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-from routing import services as routing_services
-from triage import services as triage_services
+from config.celery import DATABASE_RETRY
+from triage.model_training import run_requested_training
+
+DEFAULT_MODEL_TRAINING = "default-model"
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def classify_and_route(message_id: int) -> None:
-    # Delivery is at least once: this can run twice for one message. Both services
-    # re-check status under a row lock, so a second run changes nothing.
-    triage_services.classify(message_id=message_id)
-    routing_services.route(message_id=message_id)
+@shared_task(**DATABASE_RETRY)
+def train_default_model() -> None:
+    run_requested_training(name=DEFAULT_MODEL_TRAINING)
+
+
+def enqueue_default_model_training() -> None:
+    # A named callable for transaction.on_commit (its robust mode logs the qualname).
+    train_default_model.delay()

@@ -4,9 +4,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from routing.selectors import access_queue, open_work_items
-from routing.services import record_work_items_shown
-from triage.models import PatientDataAccess
+from inbox.models import PatientDataAccess
+from routing.selectors import access_queue, open_work_items, record_work_items_shown
 
 
 class QueueOrderPagination(CursorPagination):

@@ -13,9 +13,9 @@ from accounts.models import Role
 from billing import services
 from billing.admin import PatientVisitAdmin
 from billing.models import ClaimExport, EVisit, PatientVisit
+from inbox.models import PatientDataAccess
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
 from tests.triage.factories import ConversationFactory, PatientFactory
-from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from billing import selectors, services
 from billing.models import BillingAuditEvent, ClaimExport, EVisit, PatientVisit
+from inbox.models import PatientDataAccess
 from routing import services as routing_services
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
-from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 

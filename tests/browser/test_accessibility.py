@@ -19,13 +19,14 @@ from playwright.sync_api import expect
 from accounts.models import Membership, Role
 from billing import services as billing_services
 from billing.models import EVisit, PatientVisit
-from routing import selectors, services
+from inbox.models import OutgoingMessage
+from routing import selectors, services, work_items
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.browser.pages import log_out, submit_login
 from tests.routing.factories import routed_item
 from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
-from triage.models import Classification, OutgoingMessage
+from triage.models import Classification
 
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]}
@@ -90,11 +91,11 @@ def clinic_with_every_acuity():
         due_at=timezone.now() - datetime.timedelta(hours=3)
     )
     closed = routed_item(clinic, acuity="routine", subject="Thanks", body="All good now.")
-    services.claim(actor=nurse, item_id=closed.pk)
-    services.close(actor=nurse, item_id=closed.pk)
+    work_items.claim(actor=nurse, item_id=closed.pk)
+    work_items.close(actor=nurse, item_id=closed.pk)
     held = routed_item(clinic, acuity="routine", level="physician", subject="Rash")
-    services.claim(actor=physician, item_id=held.pk)
-    reply = services.respond(actor=physician, item_id=held.pk, body="Please send a photo.")
+    work_items.claim(actor=physician, item_id=held.pk)
+    reply = work_items.respond(actor=physician, item_id=held.pk, body="Please send a photo.")
     OutgoingMessage.objects.filter(pk=reply.pk).update(delivered_at=timezone.now())
     billing_services.log_minutes(actor=physician, item_id=held.pk, minutes=6)
     billing_services.start_timer(actor=physician, item_id=held.pk)

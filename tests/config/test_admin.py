@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Clinic, Role
 from billing.models import ClaimExport, EVisit, PatientVisit
+from inbox.models import Patient, PatientDataAccess
 from routing.models import Queue, RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
 from tests.triage.factories import ConversationFactory
-from triage.models import Patient, PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +105,8 @@ LISTS = [
     ("/admin/routing/workitem/", "item"),
     (VISITS, "visit"),
     ("/admin/billing/claimexport/", "export"),
-    ("/admin/triage/patientdataaccess/", "access"),
-    ("/admin/triage/patient/", "patient"),
+    ("/admin/inbox/patientdataaccess/", "access"),
+    ("/admin/inbox/patient/", "patient"),
 ]
 
 
@@ -170,7 +170,7 @@ def test_an_administrator_sees_the_clinic_configuration_on_the_admin_index(clien
 
     apps = {app["app_label"] for app in client.get("/admin/").context["app_list"]}
 
-    assert {"routing", "billing", "triage"} <= apps
+    assert {"routing", "billing", "inbox"} <= apps
 
 
 def rule_form(rows: Rows, **changes) -> dict:
@@ -255,8 +255,8 @@ def test_users_clinics_and_the_fee_schedule_are_for_superusers_only(client, ours
     assert [app["app_label"] for app in index.context["app_list"]] == [
         "accounts",
         "billing",
+        "inbox",
         "routing",
-        "triage",
     ]
     models = {m["object_name"] for app in index.context["app_list"] for m in app["models"]}
     assert not models & {"User", "Clinic", "FeeSchedule"}
@@ -283,5 +283,5 @@ def test_the_visit_form_names_no_patient_until_one_is_looked_up(client, ours, ad
     # A patient id with a look-up in the (scoped, logged) patient list, not a drop-down
     # naming every patient of the clinic.
     assert ours.patient.mrn not in page
-    assert "/admin/triage/patient/?_to_field=id" in page
+    assert "/admin/inbox/patient/?_to_field=id" in page
     assert not PatientDataAccess.objects.filter(user=administrator).exists()

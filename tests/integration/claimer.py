@@ -13,7 +13,7 @@ import django
 django.setup()
 
 from accounts.models import User  # noqa: E402
-from routing import services  # noqa: E402
+from routing import work_items  # noqa: E402
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     time.sleep(max(0.0, start_at - time.time()))  # both processes start together
     claimed = []
     for _ in range(attempts):
-        item = services.claim_next(actor=user)
+        item = work_items.claim_next(actor=user)
         if item is not None:
             claimed.append(item.pk)
     print(json.dumps(claimed))

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
+from inbox.models import OutgoingMessage
 from routing.models import ClinicRouting, OnCallShift
 from routing.notifications import SIGNATURE_HEADER, verify
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from triage.models import OutgoingMessage
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
+from inbox.models import Message
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from triage.models import Message
 
 pytestmark = pytest.mark.integration
 

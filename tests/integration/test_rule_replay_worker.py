@@ -7,7 +7,7 @@ import time
 import pytest
 
 from accounts.models import Role
-from routing import services
+from routing import rule_trial
 from routing.models import RuleReplay
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
@@ -28,7 +28,7 @@ def test_a_replay_runs_on_the_slow_queue_worker(workers):
     widened = dataclasses.replace(rule.as_rule(), conditions={"keyword": ["port", "picc"]})
     workers.start("slow-only", queues="slow")
 
-    requested = services.request_rule_replay(
+    requested = rule_trial.request_rule_replay(
         actor=StaffFactory(clinic=clinic, role=Role.ADMIN), clinic=clinic, edited=widened, days=30
     )
 

@@ -10,12 +10,13 @@ from django.conf import settings
 from django.db.models import Count
 
 from accounts.models import Role
+from inbox.models import Conversation, Message
 from routing import services
 from routing.models import WorkEvent, WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory
-from triage.corpus import load_corpus
-from triage.models import Classification, Conversation, Message
+from triage.ml.corpus import load_corpus
+from triage.models import Classification
 
 pytestmark = pytest.mark.integration
 

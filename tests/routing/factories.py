@@ -1,5 +1,6 @@
 import factory
 
+from inbox.models import Message
 from routing import services
 from routing.models import Queue, RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory
@@ -9,7 +10,6 @@ from tests.triage.factories import (
     MessageFactory,
     PatientFactory,
 )
-from triage.models import Message
 
 
 class QueueFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Absence, Role
-from routing import services, sweeps
+from inbox.models import Message, OutgoingMessage
+from pipeline import tasks as pipeline_tasks
+from routing import coverage, services, sweeps, work_items
 from routing.exceptions import InvalidTarget, InvalidTransition
 from routing.models import (
     BusinessHours,
@@ -30,7 +32,7 @@ from tests.triage.factories import (
     ConversationFactory,
     PatientFactory,
 )
-from triage.models import LabelCorrection, Message, OutgoingMessage
+from triage.models import LabelCorrection
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +173,10 @@ def test_claim_is_exclusive_and_scoped_to_the_clinic():
     item = routed_item(clinic)
 
     with pytest.raises(Http404):
-        services.claim(actor=outsider, item_id=item.pk)
-    services.claim(actor=first, item_id=item.pk)
+        work_items.claim(actor=outsider, item_id=item.pk)
+    work_items.claim(actor=first, item_id=item.pk)
     with pytest.raises(InvalidTransition):
-        services.claim(actor=second, item_id=item.pk)
+        work_items.claim(actor=second, item_id=item.pk)
     item.refresh_from_db()
     assert (item.status, item.claimed_by) == ("claimed", first)
 
@@ -187,7 +189,7 @@ def test_claim_next_takes_the_most_acute_then_earliest_due_of_my_queues():
     emergent = routed_item(clinic, acuity="emergent")
     other_clinic_item = routed_item(ClinicFactory(), acuity="emergent")
 
-    order = [services.claim_next(actor=nurse) for _ in range(4)]
+    order = [work_items.claim_next(actor=nurse) for _ in range(4)]
     assert order == [emergent, urgent, routine, None]
     other_clinic_item.refresh_from_db()
     assert other_clinic_item.claimed_by is None
@@ -198,9 +200,9 @@ def test_reassign_to_a_role_needs_a_reason_and_records_a_label_correction():
     nurse = StaffFactory(clinic=clinic)
     item = routed_item(clinic, level="nurse")
     with pytest.raises(InvalidTarget):
-        services.reassign(actor=nurse, item_id=item.pk, role="clerical", reason=" ")
+        work_items.reassign(actor=nurse, item_id=item.pk, role="clerical", reason=" ")
 
-    item = services.reassign(actor=nurse, item_id=item.pk, role="clerical", reason="scheduling")
+    item = work_items.reassign(actor=nurse, item_id=item.pk, role="clerical", reason="scheduling")
     assert (item.queue.role, item.service_level, item.status) == ("clerical", "clerical", "open")
     correction = LabelCorrection.objects.get(message=item.message)
     assert (correction.from_value, correction.to_value, correction.corrected_by) == (
@@ -217,8 +219,8 @@ def test_reassign_to_a_person_hands_it_to_them_and_refuses_outsiders():
     nurse, physician = StaffFactory(clinic=clinic), StaffFactory(clinic=clinic, role="physician")
     item = routed_item(clinic)
     with pytest.raises(InvalidTarget):
-        services.reassign(actor=nurse, item_id=item.pk, person_id=StaffFactory().pk, reason="x")
-    item = services.reassign(actor=nurse, item_id=item.pk, person_id=physician.pk, reason="dose")
+        work_items.reassign(actor=nurse, item_id=item.pk, person_id=StaffFactory().pk, reason="x")
+    item = work_items.reassign(actor=nurse, item_id=item.pk, person_id=physician.pk, reason="dose")
     assert (item.claimed_by, item.status, item.queue.role) == (physician, "claimed", "physician")
 
 
@@ -227,19 +229,19 @@ def test_an_emergent_item_cannot_be_reassigned_below_nurse():
     nurse = StaffFactory(clinic=clinic)
     item = routed_item(clinic, acuity="emergent")
     with pytest.raises(InvalidTarget):
-        services.reassign(actor=nurse, item_id=item.pk, role="clerical", reason="billing")
+        work_items.reassign(actor=nurse, item_id=item.pk, role="clerical", reason="billing")
 
 
 def test_escalate_moves_to_the_next_role_and_return_puts_it_back_in_the_pool():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
     item = routed_item(clinic, level="nurse")
-    services.claim(actor=nurse, item_id=item.pk)
-    services.return_to_queue(actor=nurse, item_id=item.pk, reason="end of shift")
+    work_items.claim(actor=nurse, item_id=item.pk)
+    work_items.return_to_queue(actor=nurse, item_id=item.pk, reason="end of shift")
     item.refresh_from_db()
     assert (item.status, item.claimed_by) == ("open", None)
 
-    item = services.escalate(actor=nurse, item_id=item.pk, reason="needs a dose change")
+    item = work_items.escalate(actor=nurse, item_id=item.pk, reason="needs a dose change")
     assert (item.queue.role, item.escalation_level, item.status) == ("physician", 1, "open")
     kinds = list(item.events.order_by("id").values_list("kind", flat=True))
     assert kinds == ["routed", "claimed", "returned", "escalated"]
@@ -249,8 +251,8 @@ def test_respond_then_patient_replies_reopens_the_same_item():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
     item = routed_item(clinic)
-    services.claim(actor=nurse, item_id=item.pk)
-    reply = services.respond(actor=nurse, item_id=item.pk, body="Take it with food.")
+    work_items.claim(actor=nurse, item_id=item.pk)
+    reply = work_items.respond(actor=nurse, item_id=item.pk, body="Take it with food.")
     item.refresh_from_db()
     assert (item.status, reply.kind, reply.author) == ("responded", "staff_reply", nurse)
 
@@ -264,10 +266,10 @@ def test_a_closed_thread_is_reopened_when_the_patient_writes_again():
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic)
     item = routed_item(clinic)
-    services.claim(actor=nurse, item_id=item.pk)
-    services.close(actor=nurse, item_id=item.pk)
+    work_items.claim(actor=nurse, item_id=item.pk)
+    work_items.close(actor=nurse, item_id=item.pk)
     with pytest.raises(InvalidTransition):
-        services.close(actor=nurse, item_id=item.pk)
+        work_items.close(actor=nurse, item_id=item.pk)
 
     again = routed_item(clinic, acuity="urgent", conversation=item.conversation)
     assert (again.pk, again.status, again.acuity, again.claimed_by) == (
@@ -283,7 +285,7 @@ def test_coverage_moves_held_work_of_an_absent_person_once():
     clinic = ClinicFactory()
     nurse, cover = StaffFactory(clinic=clinic), StaffFactory(clinic=clinic)
     covered, pooled = routed_item(clinic), routed_item(ClinicFactory())
-    services.claim(actor=nurse, item_id=covered.pk)
+    work_items.claim(actor=nurse, item_id=covered.pk)
     now = timezone.now()
     Absence.objects.create(
         user=nurse,
@@ -291,8 +293,8 @@ def test_coverage_moves_held_work_of_an_absent_person_once():
         ends_at=now + datetime.timedelta(days=2),
         covering_user=cover,
     )
-    assert services.apply_coverage() == 1
-    assert services.apply_coverage() == 0
+    assert coverage.apply_coverage() == 1
+    assert coverage.apply_coverage() == 0
     covered.refresh_from_db()
     assert covered.claimed_by == cover
     assert "covered by" in covered.events.get(kind=WorkEvent.Kind.COVERED).reason
@@ -332,7 +334,7 @@ def test_emergent_alert_repeats_every_15_minutes_until_claimed():
     assert item.notifications.count() == 2
     sweeps.sweep_sla(now=item.due_at + datetime.timedelta(minutes=16))
     assert sorted(item.notifications.values_list("window", flat=True)) == [0, 1, 2]
-    services.claim(actor=nurse, item_id=item.pk)
+    work_items.claim(actor=nurse, item_id=item.pk)
     sweeps.sweep_sla(now=item.due_at + datetime.timedelta(minutes=31))
     assert item.notifications.count() == 3
 
@@ -344,7 +346,7 @@ def test_stuck_messages_are_enqueued_again_and_fresh_ones_left_alone(settings):
     Message.objects.filter(pk=stuck.pk).update(
         status_changed_at=timezone.now() - datetime.timedelta(minutes=3)
     )
-    assert sweeps.requeue_stuck_messages() == 1  # eager: routed in-process
+    assert pipeline_tasks.requeue_stuck(now=timezone.now()) == 1  # eager: routed in-process
     stuck.refresh_from_db()
     fresh.refresh_from_db()
     assert (stuck.status, fresh.status) == ("routed", "classified")

@@ -10,11 +10,11 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Role
-from routing import services
+from inbox.models import Message
+from routing import rule_trial
 from routing.models import RoutingRule, RuleReplay
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
-from triage.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -326,10 +326,10 @@ def replay_request(clinic, rule, **proposed) -> RuleReplay:
 def test_a_finished_replay_is_left_alone_when_its_task_runs_again(clinic, port_rule):
     routed_item(clinic, body="PICC question")
     requested = replay_request(clinic, port_rule)
-    services.run_rule_replay(replay_id=requested.pk)
+    rule_trial.run_rule_replay(replay_id=requested.pk)
     routed_item(clinic, body="another PICC question")
 
-    again = services.run_rule_replay(replay_id=requested.pk)
+    again = rule_trial.run_rule_replay(replay_id=requested.pk)
 
     assert again.status == RuleReplay.Status.DONE
     assert (again.report["messages"], again.report["moved"]) == (1, 1)
@@ -339,7 +339,7 @@ def test_a_replay_that_fails_says_so_without_message_text(clinic, port_rule, cap
     routed_item(clinic, body="PICC question")
     requested = replay_request(clinic, port_rule, action=None)  # not a rule any more
 
-    failed = services.run_rule_replay(replay_id=requested.pk)
+    failed = rule_trial.run_rule_replay(replay_id=requested.pk)
 
     assert failed.status == RuleReplay.Status.FAILED
     assert failed.finished_at is not None

@@ -11,12 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from accounts.middleware import LAST_ACTIVITY
 from accounts.models import Role
 from billing.models import TimeEntry
+from inbox.models import PatientDataAccess
 from routing import services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.routing.factories import routed_item
 from tests.triage.factories import ConversationFactory
-from triage.models import LabelCorrection, PatientDataAccess
+from triage.models import LabelCorrection
 
 pytestmark = pytest.mark.django_db
 

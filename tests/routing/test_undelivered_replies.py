@@ -7,11 +7,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Role
-from routing import services, sweeps
+from inbox.models import OutgoingMessage
+from routing import sweeps, work_items
 from routing.models import Notification
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import routed_item
-from triage.models import OutgoingMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def reply_made(clinic, minutes_ago):
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
     item = routed_item(clinic)
-    reply = services.respond(actor=nurse, item_id=item.pk, body="Take it with food.")
+    reply = work_items.respond(actor=nurse, item_id=item.pk, body="Take it with food.")
     OutgoingMessage.objects.filter(pk=reply.pk).update(
         created_at=timezone.now() - datetime.timedelta(minutes=minutes_ago)
     )

@@ -6,11 +6,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from inbox.models import PatientDataAccess
 from routing.models import WorkItem
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.triage.factories import ConversationFactory, MessageFactory
-from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def test_a_page_is_written_to_the_access_log_once_per_patient_on_it(client_for):
         response = api.get(URL, {"queue": nurse_queue.pk, "page_size": 3})
 
     assert response.status_code == 200
-    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "triage_patientdataaccess"')]
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "inbox_patientdataaccess"')]
     assert len(inserts) == 1  # one bulk insert for the page
     logged = PatientDataAccess.objects.values_list("patient", "object_id", "what", "user", "clinic")
     assert sorted(logged) == sorted(

@@ -1,9 +1,10 @@
 import factory
 from django.utils import timezone
 
+from inbox.models import Conversation, Message, Patient
 from tests.accounts.factories import ClinicFactory
-from triage.corpus import LabeledMessage
-from triage.models import Classification, Conversation, Message, Patient
+from triage.ml.corpus import LabeledMessage
+from triage.models import Classification
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

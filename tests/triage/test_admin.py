@@ -4,14 +4,14 @@ refused admin request writes nothing."""
 import pytest
 
 from accounts.models import Role
+from inbox.audit import record_patient_data_accesses
+from inbox.models import PatientDataAccess
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
 from tests.triage.factories import PatientFactory
-from triage.models import PatientDataAccess
-from triage.services import record_patient_data_accesses
 
 pytestmark = pytest.mark.django_db
 
-LIST = "/admin/triage/patientdataaccess/"
+LIST = "/admin/inbox/patientdataaccess/"
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_a_refused_admin_request_writes_nothing(client, admin_user):
     assert logged_since(entry.pk) == []
 
 
-PATIENTS = "/admin/triage/patient/"
+PATIENTS = "/admin/inbox/patient/"
 
 
 def test_looking_a_patient_up_logs_the_patients_listed_and_the_one_opened(client, admin_user):

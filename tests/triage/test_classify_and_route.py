@@ -1,10 +1,12 @@
 import pytest
 
+from inbox.models import Message
 from routing.models import WorkEvent, WorkItem
 from routing.services import route
 from tests.triage.factories import ConversationFactory, MessageFactory
+from triage import classification as classification_module
 from triage import services as triage_services
-from triage.models import Classification, Message
+from triage.models import Classification
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +25,11 @@ def test_running_classify_and_route_twice_creates_nothing_new(active_model_versi
     assert message.status == Message.Status.ROUTED
 
 
-def test_classifier_failure_routes_to_nurse_triage_as_urgent(monkeypatch):
+def test_classifier_failure_routes_to_nurse_triage_as_urgent(monkeypatch, active_model_version):
     def broken_model(items):
         raise RuntimeError("model file unreadable")
 
-    monkeypatch.setattr(triage_services, "predict_triage", broken_model)
+    monkeypatch.setattr(classification_module, "predict_triage", broken_model)
     message = MessageFactory(body="whatever")
 
     classification = triage_services.classify(message_id=message.pk)
@@ -44,7 +46,7 @@ def test_a_second_message_in_an_open_thread_joins_its_item_and_raises_acuity(mon
     first = MessageFactory(conversation=conversation)
     second = MessageFactory(conversation=conversation)
     from triage.classification import TriageResult
-    from triage.classifier import TriagePrediction
+    from triage.ml.classifier import TriagePrediction
 
     answers = iter([("routine", "clerical"), ("emergent", "nurse")])
 
@@ -58,7 +60,7 @@ def test_a_second_message_in_an_open_thread_joins_its_item_and_raises_acuity(mon
             )
         ]
 
-    monkeypatch.setattr(triage_services, "predict_triage", scripted_model)
+    monkeypatch.setattr(classification_module, "predict_triage", scripted_model)
     for message in (first, second):
         triage_services.classify(message_id=message.pk)
         route(message_id=message.pk)

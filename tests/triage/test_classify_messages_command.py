@@ -3,7 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from triage.labels import Acuity, ServiceLevel
+from triage.ml.labels import Acuity, ServiceLevel
 from triage.models import ModelVersion
 
 pytestmark = pytest.mark.django_db

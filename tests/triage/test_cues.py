@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tests.triage.factories import small_training_corpus
-from triage.classifier import VARIANTS, TriageInput, TriageModel
-from triage.cues import FEATURE_NAMES, cue_features
+from triage.ml.classifier import VARIANTS, TriageInput, TriageModel
+from triage.ml.cues import FEATURE_NAMES, cue_features
 
 
 def _on(item: TriageInput) -> set[str]:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from triage import embeddings
-from triage.embeddings import EmbeddingsUnavailable, require_embeddings
+from triage.ml import embeddings
+from triage.ml.embeddings import EmbeddingsUnavailable, require_embeddings
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from dataclasses import replace
 
-from triage.corpus import LabeledMessage
-from triage.evaluation import annotator_against_annotator, holdout_split, red_flags_alone, score
+from triage.ml.corpus import LabeledMessage
+from triage.ml.evaluation import annotator_against_annotator, holdout_split, red_flags_alone, score
 
 
 def _row(i: int, acuity: str, level: str) -> LabeledMessage:
@@ -34,7 +34,7 @@ def test_score_counts_emergent_predicted_routine():
 
 
 def test_agreement_uses_first_pass_labels_from_before_adjudication():
-    from triage.agreement import agreement
+    from triage.ml.agreement import agreement
 
     rows = [_row(1, "urgent", "nurse"), _row(2, "routine", "ma")]
     second = {

@@ -7,7 +7,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.triage.factories import small_training_corpus
-from triage.classifier import (
+from triage.ml.classifier import (
     VARIANTS,
     TriageInput,
     TriageModel,
@@ -15,7 +15,7 @@ from triage.classifier import (
     split_by_subject_line,
     without_subject_line,
 )
-from triage.features import CachedCharTfidf, WordTfidf
+from triage.ml.features import CachedCharTfidf, WordTfidf
 
 TEXTS = [
     "Refill my lisinopril please, 10 mg",

@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Clinic, Membership, Role, User
+from inbox.models import Message
 from routing.models import WorkItem
-from triage.models import Message
 
 pytestmark = pytest.mark.django_db
 

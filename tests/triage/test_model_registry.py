@@ -1,7 +1,7 @@
 import pytest
 
 from triage.classification import predict_triage
-from triage.classifier import TriageInput
+from triage.ml.classifier import TriageInput
 from triage.model_registry import active_model, register_model_version
 from triage.models import ModelVersion
 

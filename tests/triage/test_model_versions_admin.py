@@ -10,11 +10,11 @@ from django.utils import timezone
 from accounts.models import Role
 from tests.accounts.factories import StaffFactory, UserFactory
 from tests.triage.factories import ClassificationFactory, small_training_corpus
-from triage.classifier import DEFAULT_VARIANT
+from triage.ml.classifier import DEFAULT_VARIANT
+from triage.ml.training import fit_model
 from triage.model_registry import active_model, register_model_version
 from triage.models import Classification, LabelCorrection, ModelVersion
 from triage.selectors import model_version_usage
-from triage.training import fit_model
 
 pytestmark = pytest.mark.django_db
 

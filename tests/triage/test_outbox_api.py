@@ -4,11 +4,11 @@ reply stays in the outbox and the staff screen says it is not delivered."""
 import pytest
 
 from accounts.models import Role
-from routing import services
+from inbox.models import PatientDataAccess
+from routing import work_items
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import routed_item
 from tests.triage.factories import ConversationFactory
-from triage.models import PatientDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ OUTBOX = "/api/v1/outgoing-messages"
 
 def replied_item(clinic, nurse, text="Take it with food; call us if it gets worse."):
     item = routed_item(clinic)
-    reply = services.respond(actor=nurse, item_id=item.pk, body=text)
+    reply = work_items.respond(actor=nurse, item_id=item.pk, body=text)
     return item, reply
 
 
@@ -109,7 +109,7 @@ def test_replies_the_portal_collects_are_written_to_the_access_log(client_for):
     item, first = replied_item(clinic, nurse, "First answer")
     patient = item.conversation.patient
     same_patient = routed_item(clinic, conversation=ConversationFactory(patient=patient))
-    second = services.respond(actor=nurse, item_id=same_patient.pk, body="Second answer")
+    second = work_items.respond(actor=nurse, item_id=same_patient.pk, body="Second answer")
     _, later = replied_item(clinic, nurse)  # another patient, on the next page
     api = client_for(portal)
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from triage.prefilter import build_literal_index, possible_patterns, required_literals
+from triage.ml.prefilter import build_literal_index, possible_patterns, required_literals
 
 
 @pytest.mark.parametrize(

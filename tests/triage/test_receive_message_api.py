@@ -3,9 +3,9 @@ import json
 import pytest
 
 from accounts.models import Role
+from inbox.models import Conversation, Message, Patient
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from triage.models import Conversation, Message, Patient
 
 pytestmark = pytest.mark.django_db
 

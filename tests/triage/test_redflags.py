@@ -5,9 +5,9 @@ from dataclasses import replace
 import pytest
 from django.conf import settings
 
-from triage.classifier import TriagePrediction
-from triage.corpus import load_corpus
-from triage.redflags import apply_red_flags, find_red_flags, load_rules
+from triage.ml.classifier import TriagePrediction
+from triage.ml.corpus import load_corpus
+from triage.ml.redflags import apply_red_flags, find_red_flags, load_rules
 
 
 def flags(body: str, *, subject: str = "", on_chemotherapy: bool = False) -> set[str]:

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 from tests.triage.factories import small_training_corpus
-from triage.classifier import (
+from triage.ml.classifier import (
     DecisionThresholds,
     TriageInput,
     TriageModel,
     decide,
     without_subject_line,
 )
-from triage.corpus import LabeledMessage
-from triage.training import (
+from triage.ml.corpus import LabeledMessage
+from triage.ml.training import (
     EMERGENT_RECALL_TARGET,
     URGENT_OR_ABOVE_RECALL_TARGET,
     choose_thresholds,

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from triage.batch import BadRow, classify_lines
 from triage.classification import predict_triage
+from triage.cli import ensure_active_model
 
 PROGRESS_BAR_FROM_ROWS = 2000
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             raise CommandError(f"input file not found: {input}")
         with input.open(encoding="utf-8", errors="replace") as handle:
             total = sum(1 for _ in handle)
+        ensure_active_model(stream=sys.stderr)
         bad_rows: list[BadRow] = []
         written = 0
         with (

@@ -5,11 +5,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from triage.agreement import agreement, read_first_pass_overrides, read_second_pass
-from triage.classifier import DEFAULT_VARIANT, VARIANTS
-from triage.corpus import CorpusError, is_real_question, load_corpus, read_labeled_file
-from triage.embeddings import EmbeddingsUnavailable, require_embeddings
-from triage.evaluation import (
+from triage.ml.agreement import agreement, read_first_pass_overrides, read_second_pass
+from triage.ml.classifier import DEFAULT_VARIANT, VARIANTS
+from triage.ml.corpus import CorpusError, is_real_question, load_corpus, read_labeled_file
+from triage.ml.embeddings import EmbeddingsUnavailable, require_embeddings
+from triage.ml.evaluation import (
     annotator_against_annotator,
     cross_validate,
     evaluate_model,
@@ -18,8 +18,8 @@ from triage.evaluation import (
     patient_category_baseline,
     red_flags_alone,
 )
+from triage.ml.reporting import full_report, summary_line
 from triage.model_registry import active_model
-from triage.reporting import full_report, summary_line
 
 
 class Command(BaseCommand):

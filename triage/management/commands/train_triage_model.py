@@ -3,12 +3,12 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from triage.classifier import DEFAULT_VARIANT, VARIANTS
-from triage.corpus import CorpusError, corpus_hash, load_corpus
-from triage.evaluation import evaluate_model, holdout_split
+from triage.ml.classifier import DEFAULT_VARIANT, VARIANTS
+from triage.ml.corpus import CorpusError, corpus_hash, load_corpus
+from triage.ml.evaluation import evaluate_model, holdout_split
+from triage.ml.reporting import summary_line
+from triage.ml.training import fit_model
 from triage.model_registry import register_model_version
-from triage.reporting import summary_line
-from triage.training import fit_model
 
 
 class Command(BaseCommand):

@@ -1,0 +1,128 @@
+from django.conf import settings
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inbox.audit import record_patient_data_access, record_patient_data_accesses
+from inbox.models import PatientDataAccess
+from inbox.selectors import access_clinic, undelivered_replies
+from inbox.services import IncomingMessage, PatientDetails, confirm_delivered, receive_message
+
+
+class PatientInputSerializer(serializers.Serializer):
+    mrn = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    preferred_language = serializers.CharField(max_length=16, required=False)
+    on_chemotherapy = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class ReceiveMessageApi(APIView):
+    """POST /api/v1/messages: 201 with the new message, or 200 with the stored one when
+    the same external_id was posted before (the portal may safely retry)."""
+
+    class InputSerializer(serializers.Serializer):
+        external_id = serializers.CharField(max_length=128)
+        clinic = serializers.SlugField(max_length=64)
+        patient = PatientInputSerializer()
+        subject = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        body = serializers.CharField(
+            max_length=settings.MESSAGE_BODY_MAX_CHARS, trim_whitespace=True
+        )
+        category = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        sent_at = serializers.DateTimeField(required=False)
+        conversation_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        external_id = serializers.CharField()
+        clinic = serializers.CharField(source="clinic.slug")
+        conversation_id = serializers.CharField(source="conversation.external_id")
+        status = serializers.CharField()
+        received_at = serializers.DateTimeField(source="created_at")
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        clinic = access_clinic(user=request.user, clinic_slug=data["clinic"])
+        message, created = receive_message(
+            clinic=clinic,
+            incoming=IncomingMessage(
+                external_id=data["external_id"],
+                patient=PatientDetails(**data["patient"]),
+                subject=data.get("subject", ""),
+                body=data["body"],
+                category=data.get("category", ""),
+                sent_at=data.get("sent_at"),
+                conversation_external_id=data.get("conversation_id", ""),
+            ),
+        )
+        return Response(
+            self.OutputSerializer(message).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ReplyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    clinic = serializers.CharField(source="clinic.slug")
+    kind = serializers.CharField()
+    conversation_id = serializers.CharField(source="conversation.external_id")
+    patient_mrn = serializers.CharField(source="conversation.patient.mrn")
+    in_reply_to = serializers.CharField(source="in_reply_to.external_id", default=None)
+    language = serializers.CharField()
+    body = serializers.CharField()
+    author = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField()
+
+    def get_author(self, reply) -> str | None:
+        if reply.author is None:
+            return None  # the automatic reply
+        return reply.author.get_full_name() or reply.author.get_username()
+
+
+class OutboxPagination(CursorPagination):
+    ordering = ("id",)
+    page_size = 100
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class OutboxApi(APIView):
+    """GET /api/v1/outgoing-messages?clinic=SLUG: replies the portal has not confirmed,
+    oldest first (cursor pagination). Confirm each with POST .../ID/delivered; until then
+    it stays here, so a reply is never lost between the two systems."""
+
+    def get(self, request: Request) -> Response:
+        slug = request.query_params.get("clinic", "")
+        if not slug:
+            raise serializers.ValidationError({"clinic": ["Give the clinic's slug."]})
+        clinic = access_clinic(user=request.user, clinic_slug=slug)
+        paginator = OutboxPagination()
+        page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
+        # The portal's integration user is still someone the data was handed to.
+        record_patient_data_accesses(
+            user=request.user,
+            what=PatientDataAccess.What.PORTAL_REPLIES,
+            shown=[(reply.conversation.patient, reply.pk) for reply in page],
+        )
+        return paginator.get_paginated_response(ReplyOutputSerializer(page, many=True).data)
+
+
+class ReplyDeliveredApi(APIView):
+    """POST /api/v1/outgoing-messages/ID/delivered: the portal has shown the reply to the
+    patient. Repeating it is harmless and keeps the first time."""
+
+    def post(self, request: Request, reply_id: int) -> Response:
+        reply = confirm_delivered(user=request.user, reply_id=reply_id)
+        record_patient_data_access(
+            user=request.user,
+            patient=reply.conversation.patient,
+            what=PatientDataAccess.What.PORTAL_REPLIES,
+            object_id=reply.pk,
+        )
+        return Response(ReplyOutputSerializer(reply).data)

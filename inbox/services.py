@@ -1,0 +1,233 @@
+"""Writes of the inbox: a patient's message from receipt to routing, and the replies.
+
+The message's status machine lives here: received -> classified -> routed, and a routed
+message's conversation reopened by routing when the patient writes again. Other apps
+change these rows only through these functions.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Clinic, User
+from inbox.exceptions import ConversationBelongsToAnotherPatient
+from inbox.models import Conversation, Message, OutgoingMessage, Patient
+from inbox.selectors import access_reply
+from inbox.signals import message_received
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    mrn: str
+    name: str = ""
+    birth_date: datetime.date | None = None
+    preferred_language: str | None = None
+    on_chemotherapy: bool | None = None
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    external_id: str
+    patient: PatientDetails
+    body: str
+    subject: str = ""
+    category: str = ""
+    sent_at: datetime.datetime | None = None
+    conversation_external_id: str = ""
+
+
+def _upsert_patient(*, clinic: Clinic, details: PatientDetails) -> Patient:
+    patient, created = Patient.objects.get_or_create(
+        clinic=clinic,
+        mrn=details.mrn,
+        defaults={
+            "name": details.name,
+            "birth_date": details.birth_date,
+            "preferred_language": details.preferred_language or "en",
+            "on_chemotherapy": bool(details.on_chemotherapy),
+        },
+    )
+    if not created:
+        # The portal sends what it knows now; only fields it sent are updated.
+        changed = []
+        for field in ("name", "birth_date", "preferred_language", "on_chemotherapy"):
+            value = getattr(details, field)
+            if value not in (None, "") and getattr(patient, field) != value:
+                setattr(patient, field, value)
+                changed.append(field)
+        if changed:
+            patient.save(update_fields=[*changed, "updated_at"])
+    return patient
+
+
+def receive_message(*, clinic: Clinic, incoming: IncomingMessage) -> tuple[Message, bool]:
+    """Store a patient's message (the outbox) and announce it after commit, which enqueues
+    its classification and routing (pipeline.receivers).
+
+    Returns (message, created). The portal's external_id is the idempotency key: posting
+    the same message again returns the stored one and enqueues nothing.
+    """
+    existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            message = _store_message(clinic=clinic, incoming=incoming)
+    except IntegrityError:
+        # A concurrent post of the same external_id won the race; answer with its message.
+        existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _after_commit_announce(message_id: int):
+    # A named function, not a partial: Django's robust on_commit logs the callable's
+    # __qualname__ when it fails, and a partial has none.
+    def announce_message_received() -> None:
+        message_received.send(sender=Message, message_id=message_id)
+
+    return announce_message_received
+
+
+def announce_received(*, message_id: int) -> None:
+    """Announce a stored message again (the stuck-message sweep): the same signal."""
+    _after_commit_announce(message_id)()
+
+
+def _store_message(*, clinic: Clinic, incoming: IncomingMessage) -> Message:
+    patient = _upsert_patient(clinic=clinic, details=incoming.patient)
+    conversation, _ = Conversation.objects.get_or_create(
+        clinic=clinic,
+        external_id=incoming.conversation_external_id or incoming.external_id,
+        defaults={"patient": patient, "subject": incoming.subject[:300]},
+    )
+    if conversation.patient_id != patient.pk:
+        raise ConversationBelongsToAnotherPatient(
+            "This conversation belongs to another patient of the clinic."
+        )
+    message = Message.objects.create(
+        clinic=clinic,
+        conversation=conversation,
+        external_id=incoming.external_id,
+        subject=incoming.subject,
+        body=incoming.body,
+        category=incoming.category,
+        sent_at=incoming.sent_at or timezone.now(),
+    )
+    # robust: a failing enqueue (broker down) must not fail the post; the message is
+    # stored, and the stuck-message sweep announces it again.
+    transaction.on_commit(_after_commit_announce(message.pk), robust=True)
+    return message
+
+
+# --- the status machine ------------------------------------------------------------------
+
+
+def lock_message(*, message_id: int) -> Message:
+    """The message row locked for the caller's transaction (classify and route re-check
+    its status under this lock), with its conversation and patient."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation__patient")
+        .get(pk=message_id)
+    )
+
+
+def lock_conversation(*, conversation_id: int) -> Conversation:
+    """Serializes routing per thread: two messages of one conversation never both create
+    an open work item."""
+    return Conversation.objects.select_for_update().get(pk=conversation_id)
+
+
+def _set_status(message: Message, status: str) -> None:
+    message.status = status
+    message.status_changed_at = timezone.now()
+    message.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+def mark_classified(*, message: Message) -> None:
+    """received -> classified (the caller holds the message lock)."""
+    if message.status != Message.Status.RECEIVED:
+        raise ValueError(f"message {message.pk} is {message.status}, not received")
+    _set_status(message, Message.Status.CLASSIFIED)
+
+
+def mark_routed(*, message: Message) -> None:
+    """classified -> routed (the caller holds the message lock)."""
+    if message.status != Message.Status.CLASSIFIED:
+        raise ValueError(f"message {message.pk} is {message.status}, not classified")
+    _set_status(message, Message.Status.ROUTED)
+
+
+def take_stuck_messages(
+    *, now: datetime.datetime, older_than: datetime.timedelta, limit: int
+) -> list[int]:
+    """Messages still received or classified after `older_than`: the broker lost them, a
+    worker died, or the enqueue after commit failed. Each one's status time is bumped as
+    it is taken (a conditional UPDATE), so two sweepers never both take it and a
+    backed-up broker gets one copy per window, not one per sweep."""
+    cutoff = now - older_than
+    stuck = list(
+        Message.objects.exclude(status=Message.Status.ROUTED)
+        .filter(status_changed_at__lt=cutoff)
+        .order_by("status_changed_at")
+        .values_list("pk", "status")[:limit]
+    )
+    taken = []
+    for message_id, status in stuck:
+        bumped = Message.objects.filter(
+            pk=message_id, status=status, status_changed_at__lt=cutoff
+        ).update(status_changed_at=now)
+        if bumped:
+            taken.append(message_id)
+    return taken
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
+def send_reply(*, in_reply_to: Message, body: str, author: User) -> OutgoingMessage:
+    """A staff reply, stored in the outbox the portal collects from."""
+    return OutgoingMessage.objects.create(
+        clinic_id=in_reply_to.clinic_id,
+        conversation_id=in_reply_to.conversation_id,
+        in_reply_to=in_reply_to,
+        kind=OutgoingMessage.Kind.STAFF_REPLY,
+        body=body,
+        author=author,
+    )
+
+
+def send_auto_reply(
+    *, in_reply_to: Message, template: str, language: str, body: str
+) -> OutgoingMessage:
+    """The automatic reply to one patient message, once per template (unique key)."""
+    reply, _ = OutgoingMessage.objects.get_or_create(
+        in_reply_to=in_reply_to,
+        template=template,
+        kind=OutgoingMessage.Kind.AUTO_REPLY,
+        defaults={
+            "clinic_id": in_reply_to.clinic_id,
+            "conversation_id": in_reply_to.conversation_id,
+            "language": language,
+            "body": body,
+        },
+    )
+    return reply
+
+
+def confirm_delivered(*, user: User, reply_id: int) -> OutgoingMessage:
+    """The portal confirms it has shown the reply to the patient. Confirming twice keeps
+    the first time, so a portal may retry safely."""
+    reply = access_reply(user=user, reply_id=reply_id)
+    if reply.delivered_at is None:
+        # Conditional update: two concurrent confirmations record one time.
+        OutgoingMessage.objects.filter(pk=reply.pk, delivered_at__isnull=True).update(
+            delivered_at=timezone.now()
+        )
+        reply.refresh_from_db(fields=["delivered_at"])
+    return reply

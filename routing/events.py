@@ -1,0 +1,34 @@
+"""The one writer of work events, the audit trail of every work item."""
+
+from accounts.models import User
+from inbox.models import Message
+from routing.models import Queue, WorkEvent, WorkItem
+
+_CURRENT = object()
+
+
+def record_event(
+    item: WorkItem,
+    kind: str,
+    *,
+    actor: User | None = None,
+    message: Message | None = None,
+    from_queue: Queue | None = None,
+    from_user: User | None = None,
+    to_queue: Queue | object | None = _CURRENT,
+    to_user: User | object | None = _CURRENT,
+    reason: str = "",
+) -> WorkEvent:
+    """One event of `item`. Where it went defaults to where it is now (its queue and
+    holder); pass to_queue/to_user for an event that says otherwise (None included)."""
+    return WorkEvent.objects.create(
+        work_item=item,
+        kind=kind,
+        actor=actor,
+        message=message,
+        from_queue=from_queue,
+        to_queue=item.queue if to_queue is _CURRENT else to_queue,
+        from_user=from_user,
+        to_user=item.claimed_by if to_user is _CURRENT else to_user,
+        reason=reason[:500],
+    )

@@ -1,0 +1,240 @@
+"""Work item transitions: claim, return, reassign, escalate, respond, close.
+
+Each function runs in one transaction, locks the rows it changes and re-checks their
+state under the lock, so two people clicking at once leave one consistent result. Every
+transition writes a WorkEvent.
+"""
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import clinics_for_user
+from inbox import services as inbox_services
+from inbox.models import OutgoingMessage
+from routing import selectors
+from routing.coverage import resolve_person
+from routing.events import record_event
+from routing.exceptions import InvalidTarget, InvalidTransition
+from routing.models import Queue, WorkEvent, WorkItem
+from routing.services import NEXT_ROLE_UP, UNANSWERED, default_queue
+from triage import services as triage_services
+from triage.ml.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
+
+
+def _locked_item(*, actor: User, item_id: int) -> WorkItem:
+    """The item, locked, if the actor works in its clinic; else 404 (never confirm an
+    item of another clinic exists)."""
+    item = (
+        WorkItem.objects.select_for_update(of=("self",))
+        .select_related("queue", "clinic")
+        .filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
+        .first()
+    )
+    if item is None:
+        raise Http404("work item not found")
+    return item
+
+
+def claim(*, actor: User, item_id: int) -> WorkItem:
+    """Take one open item. A conditional update decides: of two people claiming at once,
+    exactly one succeeds and the other gets InvalidTransition."""
+    now = timezone.now()
+    with transaction.atomic():
+        visible = WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
+        taken = visible.filter(status=WorkItem.Status.OPEN, claimed_by__isnull=True).update(
+            status=WorkItem.Status.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now
+        )
+        if not taken:
+            if not visible.exists():
+                raise Http404("work item not found")
+            raise InvalidTransition("This item is no longer open: someone else has it.")
+        item = WorkItem.objects.select_related("queue").get(pk=item_id)
+        record_event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue)
+        return item
+
+
+def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem | None:
+    """The most acute, earliest-due unclaimed item of my queues, claimed for me. Rows
+    another transaction is claiming are skipped, so concurrent callers never collide."""
+    queues = selectors.queues_for_user(user=actor)
+    if queue_ids is not None:
+        queues = queues.filter(pk__in=queue_ids)
+    with transaction.atomic():
+        item = (
+            WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(queue__in=queues, status=WorkItem.Status.OPEN, claimed_by__isnull=True)
+            .order_by("acuity_rank", "due_at", "id")
+            .first()
+        )
+        if item is None:
+            return None
+        now = timezone.now()
+        item.hold_for(actor, now)
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        record_event(
+            item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue, reason="next item"
+        )
+        return item
+
+
+def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status != WorkItem.Status.CLAIMED:
+            raise InvalidTransition("Only a claimed item can be returned to its queue.")
+        from_user = item.claimed_by
+        item.release()
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        record_event(
+            item,
+            WorkEvent.Kind.RETURNED,
+            actor=actor,
+            from_queue=item.queue,
+            from_user=from_user,
+            reason=reason,
+        )
+        return item
+
+
+def reassign(
+    *,
+    actor: User,
+    item_id: int,
+    reason: str,
+    role: str | None = None,
+    queue_id: int | None = None,
+    person_id: int | None = None,
+) -> WorkItem:
+    """Move an item to a role's pool, a queue, or a person, with a reason. A move to
+    another role is also a label correction for the next training run."""
+    if not reason or not reason.strip():
+        raise InvalidTarget("A reassignment needs a reason.")
+    if sum(x is not None for x in (role, queue_id, person_id)) != 1:
+        raise InvalidTarget("Reassign to exactly one of: a role, a queue or a person.")
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("Only open or claimed work can be reassigned.")
+        from_queue, from_user, from_role = item.queue, item.claimed_by, item.service_level
+        person = None
+        if role is not None:
+            if role not in ServiceLevel.values:
+                raise InvalidTarget(f"Unknown role {role!r}.")
+            queue = default_queue(clinic=item.clinic, role=role)
+        elif queue_id is not None:
+            queue = Queue.objects.filter(pk=queue_id, clinic=item.clinic).first()
+            if queue is None or queue.role not in ServiceLevel.values:
+                raise InvalidTarget("No such work queue in this clinic.")
+        else:
+            person_role = selectors.membership_role(user_id=person_id, clinic=item.clinic)
+            if person_role not in ServiceLevel.values:
+                raise InvalidTarget("Assign work to clinical staff of this clinic.")
+            person, why = resolve_person(user_id=person_id, clinic=item.clinic, at=timezone.now())
+            reason = f"{reason} ({why})"
+            # The person works from their role's queue; an absent person's work goes to it.
+            queue = (
+                item.queue
+                if item.queue.role == person_role
+                else default_queue(clinic=item.clinic, role=person_role)
+            )
+        if (
+            item.acuity == Acuity.EMERGENT
+            and SERVICE_LEVEL_RANK[ServiceLevel(queue.role)]
+            < (SERVICE_LEVEL_RANK[ServiceLevel.NURSE])
+        ):
+            raise InvalidTarget("An emergent item stays with a nurse or physician.")
+        item.queue, item.service_level = queue, queue.role
+        if person is not None:
+            item.hold_for(person, timezone.now())
+        else:
+            item.release()
+        item.routing_reason = f"reassigned by {actor.get_username()}: {reason}"[:500]
+        item.save()
+        record_event(
+            item,
+            WorkEvent.Kind.REASSIGNED,
+            actor=actor,
+            from_queue=from_queue,
+            from_user=from_user,
+            reason=reason,
+        )
+        if item.service_level != from_role:
+            triage_services.record_label_correction(
+                message=item.message,
+                label="service_level",
+                from_value=from_role,
+                to_value=item.service_level,
+                actor=actor,
+                reason=reason,
+            )
+        return item
+
+
+def escalate(*, actor: User, item_id: int, reason: str) -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("Only open or claimed work can be escalated.")
+        return _escalate_locked(item=item, actor=actor, reason=reason)
+
+
+def escalate_locked_by_sla(*, item: WorkItem) -> WorkItem:
+    """The SLA sweep's escalation of an item it holds locked."""
+    return _escalate_locked(item=item, actor=None, reason="SLA breached")
+
+
+def _escalate_locked(*, item: WorkItem, actor: User | None, reason: str) -> WorkItem:
+    from_queue, from_user = item.queue, item.claimed_by
+    role = NEXT_ROLE_UP[ServiceLevel(item.service_level)]
+    if role != item.service_level:
+        item.queue, item.service_level = default_queue(clinic=item.clinic, role=role), role
+        item.release()
+    item.escalation_level += 1
+    item.routing_reason = f"escalated to {role}: {reason}"[:500]
+    item.save()
+    record_event(
+        item,
+        WorkEvent.Kind.ESCALATED,
+        actor=actor,
+        from_queue=from_queue,
+        from_user=from_user,
+        reason=item.routing_reason,
+    )
+    return item
+
+
+def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
+    """Answer the patient. The reply is stored as an outgoing message in the outbox the
+    portal collects from, and the item is responded, waiting to be closed."""
+    if not body or not body.strip():
+        raise InvalidTarget("A reply needs text.")
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status not in UNANSWERED:
+            raise InvalidTransition("This item is already answered.")
+        if item.claimed_by_id not in (None, actor.pk):
+            raise InvalidTransition("Someone else holds this item; ask them or reassign it.")
+        reply = inbox_services.send_reply(in_reply_to=item.message, body=body, author=actor)
+        from_user = item.claimed_by
+        item.status, item.claimed_by = WorkItem.Status.RESPONDED, actor
+        item.claimed_at = item.claimed_at or timezone.now()
+        item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        record_event(
+            item, WorkEvent.Kind.RESPONDED, actor=actor, from_queue=item.queue, from_user=from_user
+        )
+        return reply
+
+
+def close(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status == WorkItem.Status.CLOSED:
+            raise InvalidTransition("This item is already closed.")
+        if item.acuity == Acuity.EMERGENT and item.status == WorkItem.Status.OPEN:
+            raise InvalidTransition("Claim an emergent item before closing it.")
+        item.status, item.closed_at = WorkItem.Status.CLOSED, timezone.now()
+        item.save(update_fields=["status", "closed_at", "updated_at"])
+        record_event(item, WorkEvent.Kind.CLOSED, actor=actor, from_queue=item.queue, reason=reason)
+        return item

@@ -1,0 +1,212 @@
+"""Fitting the triage model with recall-first thresholds. Pure: no ORM.
+
+Thresholds are chosen on out-of-fold predictions of the rows being fit, red flags
+included, so no threshold ever sees the data it is measured on.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from triage.ml.classifier import (
+    ACUITY_CLASSES,
+    SERVICE_LEVEL_CLASSES,
+    DecisionThresholds,
+    TriageInput,
+    TriageModel,
+    without_subject_line,
+)
+from triage.ml.corpus import LabeledMessage
+from triage.ml.labels import Acuity
+from triage.ml.redflags import find_red_flags, red_flag_acuity
+
+# The acceptance targets, reached on out-of-fold predictions of the training rows.
+EMERGENT_RECALL_TARGET = 0.98
+URGENT_OR_ABOVE_RECALL_TARGET = 0.97
+
+
+def stable_key(salt: str, row_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{row_id}".encode()).hexdigest()
+
+
+def stratum(row: LabeledMessage) -> tuple[str, str]:
+    return (row.acuity, row.service_level)
+
+
+def stratified_folds(
+    rows: Sequence[LabeledMessage], k: int, salt: str = "folds-v1"
+) -> list[list[int]]:
+    strata = defaultdict(list)
+    for index, row in enumerate(rows):
+        strata[stratum(row)].append(index)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for key in sorted(strata):
+        for index in sorted(strata[key], key=lambda i: stable_key(salt, rows[i].id)):
+            folds[position % k].append(index)
+            position += 1
+    return folds
+
+
+def as_input(row: LabeledMessage) -> TriageInput:
+    return TriageInput(subject=row.subject, body=row.body, on_chemotherapy=row.on_chemotherapy)
+
+
+def _red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
+    """Per row, the acuity rank the red flags demand (routine's rank when none)."""
+    return np.array(
+        [ACUITY_CLASSES.index(red_flag_acuity(row_hits) or Acuity.ROUTINE) for row_hits in hits]
+    )
+
+
+ACUITY_THRESHOLD_GRID = np.round(np.arange(0.95, 0.0, -0.01), 3)
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Every (emergent, urgent-or-above) threshold pair of the grid, scored on some rows:
+    emergencies and urgent-or-above messages missed, and acuities right."""
+
+    pairs: np.ndarray  # (pairs, 2), highest thresholds first
+    missed_emergent: np.ndarray
+    missed_urgent_or_above: np.ndarray
+    correct: np.ndarray
+
+
+def score_pairs(
+    p_emergent: np.ndarray, p_urgent_or_above: np.ndarray, flag_rank: np.ndarray, gold_rank
+) -> PairScores:
+    emergent, urgent_or_above = gold_rank == 0, gold_rank <= 1
+    pairs, missed_e, missed_u, correct = [], [], [], []
+    for t_e in ACUITY_THRESHOLD_GRID:
+        for t_u in ACUITY_THRESHOLD_GRID:
+            rank = np.where(p_emergent >= t_e, 0, np.where(p_urgent_or_above >= t_u, 1, 2))
+            rank = np.minimum(rank, flag_rank)
+            pairs.append((t_e, t_u))
+            missed_e.append(int(np.sum(emergent & (rank != 0))))
+            missed_u.append(int(np.sum(urgent_or_above & (rank > 1))))
+            correct.append(int(np.sum(rank == gold_rank)))
+    return PairScores(np.array(pairs), np.array(missed_e), np.array(missed_u), np.array(correct))
+
+
+def allowed_misses(gold_rank: np.ndarray) -> tuple[int, int]:
+    """The most emergencies and urgent-or-above messages that may be missed while both
+    recalls stay at their targets."""
+
+    def most(n: int, target: float) -> int:
+        return max(m for m in range(n + 1) if n == 0 or (n - m) / n >= target)
+
+    return (
+        most(int(np.sum(gold_rank == 0)), EMERGENT_RECALL_TARGET),
+        most(int(np.sum(gold_rank <= 1)), URGENT_OR_ABOVE_RECALL_TARGET),
+    )
+
+
+def choose_acuity_pairs(
+    p_emergent: np.ndarray,
+    p_urgent_or_above: np.ndarray,
+    flag_rank: np.ndarray,
+    gold_rank: np.ndarray,
+    without_subject: np.ndarray,
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(pair for messages without a subject line, pair for messages with one).
+
+    1. The one pair for every message: the most accurate that reaches both recall
+       targets on all rows.
+    2. For each kind of message, the most accurate pair that misses no more of its
+       emergencies and no more of its urgent-or-above messages than the one pair. So
+       neither kind loses recall and both targets still hold; messages with a subject,
+       whose urgency the model ranks far better than free-text questions', need not
+       share the low pair those questions need.
+    """
+    grid_end = float(ACUITY_THRESHOLD_GRID[-1])
+    by_kind = [
+        score_pairs(p_emergent[kind], p_urgent_or_above[kind], flag_rank[kind], gold_rank[kind])
+        for kind in (without_subject, ~without_subject)
+    ]
+    # All rows' misses and hits are the two kinds' together.
+    missed_e = sum(s.missed_emergent for s in by_kind)
+    missed_u = sum(s.missed_urgent_or_above for s in by_kind)
+    correct = sum(s.correct for s in by_kind)
+    allowed_e, allowed_u = allowed_misses(gold_rank)
+    feasible = (missed_e <= allowed_e) & (missed_u <= allowed_u)
+    if not feasible.any():
+        return (grid_end, grid_end), (grid_end, grid_end)
+    one = int(np.argmax(np.where(feasible, correct, -1)))
+
+    chosen = []
+    for scores in by_kind:
+        no_recall_lost = (scores.missed_emergent <= scores.missed_emergent[one]) & (
+            scores.missed_urgent_or_above <= scores.missed_urgent_or_above[one]
+        )
+        best = int(np.argmax(np.where(no_recall_lost, scores.correct, -1)))
+        chosen.append((float(scores.pairs[best][0]), float(scores.pairs[best][1])))
+    return chosen[0], chosen[1]
+
+
+def choose_thresholds(
+    probabilities: dict[str, np.ndarray],
+    rows: Sequence[LabeledMessage],
+    hits: Sequence[list],
+    without_subject: np.ndarray,
+) -> DecisionThresholds:
+    """Recall-first thresholds from out-of-fold predictions, red flags included as in
+    production: the acuity pairs of `choose_acuity_pairs`, then the e-visit threshold
+    with the best F1."""
+    gold_rank = np.array([ACUITY_CLASSES.index(r.acuity) for r in rows])
+    p_emergent = probabilities["acuity"][:, 0]
+    p_urgent_or_above = p_emergent + probabilities["acuity"][:, 1]
+    (best_e, best_u), (best_e_with, best_u_with) = choose_acuity_pairs(
+        p_emergent, p_urgent_or_above, _red_flag_ranks(hits), gold_rank, without_subject
+    )
+
+    gold_evisit = np.array([r.evisit_candidate for r in rows])
+    best_v, best_f1 = 0.5, -1.0
+    for t_v in np.round(np.arange(0.2, 0.81, 0.05), 3):
+        f1 = f1_score(gold_evisit, probabilities["evisit_candidate"] >= t_v, zero_division=0)
+        if f1 > best_f1:
+            best_v, best_f1 = float(t_v), f1
+    return DecisionThresholds(
+        emergent=float(best_e),
+        urgent_or_above=float(best_u),
+        evisit=best_v,
+        emergent_with_subject=float(best_e_with),
+        urgent_or_above_with_subject=float(best_u_with),
+    )
+
+
+def out_of_fold_probabilities(
+    rows: Sequence[LabeledMessage], variant: str, k: int
+) -> dict[str, np.ndarray]:
+    inputs = [as_input(r) for r in rows]
+    result = {
+        "acuity": np.zeros((len(rows), len(ACUITY_CLASSES))),
+        "service_level": np.zeros((len(rows), len(SERVICE_LEVEL_CLASSES))),
+        "evisit_candidate": np.zeros(len(rows)),
+    }
+    for fold in stratified_folds(rows, k, salt="inner-v1"):
+        held = set(fold)
+        model = TriageModel.train([r for i, r in enumerate(rows) if i not in held], variant=variant)
+        probabilities = model.probabilities([inputs[i] for i in fold])
+        for name, values in probabilities.items():
+            result[name][fold] = values
+    return result
+
+
+def fit_model(rows: Sequence[LabeledMessage], variant: str, inner_folds: int = 3) -> TriageModel:
+    """Thresholds from out-of-fold predictions on `rows`, then a model fit on all of them."""
+    hits = [
+        find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
+        for r in rows
+    ]
+    thresholds = choose_thresholds(
+        out_of_fold_probabilities(rows, variant, inner_folds),
+        rows,
+        hits,
+        without_subject_line([as_input(r) for r in rows]),
+    )
+    return TriageModel.train(rows, variant=variant, thresholds=thresholds)
