@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_triage
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
 
-.PHONY: venv demo test services lint format
+.PHONY: venv demo test test-fast services lint format
 
 venv: $(STAMP)
 
@@ -32,6 +32,7 @@ services:
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(PY) -m ruff format .
@@ -40,3 +41,7 @@ format: venv
 test: venv services lint
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast lane while working: no browser, no real worker processes (same databases).
+test-fast: venv services lint
+	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)

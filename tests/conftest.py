@@ -1,3 +1,8 @@
+import io
+import os
+from pathlib import Path
+
+import joblib
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -26,12 +31,39 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+MODEL_CACHE = Path(settings.BASE_DIR) / "var" / "test-cache"
+
+
+def pytest_collection_modifyitems(config, items):
+    # The lanes of make test-fast / make test: browser tests drive Chromium against the
+    # live server, integration tests start real Celery worker processes.
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "browser" in parts:
+            item.add_marker(pytest.mark.browser)
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def trained_triage_model():
-    """Trained once per test session from the repository corpus (pure, no database)."""
+    """The default model fit on the repository corpus (pure, no database), cached under
+    var/test-cache by the corpus hash and variant: the suite fits it once per corpus
+    change, not once per run."""
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
-    model = fit_model(rows, DEFAULT_VARIANT)
-    return model, serialize_model(model), corpus_hash(rows)
+    data_hash = corpus_hash(rows)
+    cached = MODEL_CACHE / f"triage-{DEFAULT_VARIANT}-{data_hash[:16]}.joblib"
+    if cached.exists():
+        artifact = cached.read_bytes()
+        model = joblib.load(io.BytesIO(artifact))
+    else:
+        model = fit_model(rows, DEFAULT_VARIANT)
+        artifact = serialize_model(model)
+        MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(artifact)
+        partial.replace(cached)  # atomic: a parallel run never reads half a file
+    return model, artifact, data_hash
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from billing.admin import PatientVisitAdmin
 from billing.models import ClaimExport, EVisit, PatientVisit
 from inbox.models import PatientDataAccess
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
-from tests.triage.factories import ConversationFactory, PatientFactory
+from tests.inbox.factories import ConversationFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 

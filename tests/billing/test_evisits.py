@@ -13,7 +13,8 @@ from billing.models import BillingAuditEvent, ClaimExport, EVisit, PatientVisit
 from inbox.models import PatientDataAccess
 from routing import services as routing_services
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.inbox.factories import ConversationFactory, PatientFactory
+from tests.triage.factories import ClassificationFactory
 
 pytestmark = pytest.mark.django_db
 

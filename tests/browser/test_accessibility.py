@@ -24,8 +24,9 @@ from routing import selectors, services, work_items
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.browser.pages import log_out, submit_login
+from tests.inbox.factories import ConversationFactory, PatientFactory
 from tests.routing.factories import routed_item
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.triage.factories import ClassificationFactory
 from triage.models import Classification
 
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

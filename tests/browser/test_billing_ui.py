@@ -11,7 +11,8 @@ from billing.models import PatientVisit
 from routing import services
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.browser.pages import submit_login
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.inbox.factories import ConversationFactory, PatientFactory
+from tests.triage.factories import ClassificationFactory
 
 
 def log_in(page, username, landing):

@@ -19,8 +19,8 @@ from billing.models import ClaimExport, EVisit, PatientVisit
 from inbox.models import Patient, PatientDataAccess
 from routing.models import Queue, RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
+from tests.inbox.factories import ConversationFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
-from tests.triage.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ from accounts.models import Role
 from routing import services
 from routing.models import WorkEvent, WorkItem
 from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.inbox.factories import ConversationFactory, PatientFactory
 from tests.integration.conftest import _database_url
-from tests.triage.factories import ClassificationFactory, ConversationFactory, PatientFactory
+from tests.triage.factories import ClassificationFactory
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,8 @@ from inbox.models import Message
 from routing import services
 from routing.models import Queue, RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory
-from tests.triage.factories import (
-    ClassificationFactory,
-    ConversationFactory,
-    MessageFactory,
-    PatientFactory,
-)
+from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
+from tests.triage.factories import ClassificationFactory
 
 
 class QueueFactory(factory.django.DjangoModelFactory):

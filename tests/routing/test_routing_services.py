@@ -22,15 +22,12 @@ from routing.models import (
     WorkItem,
 )
 from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.inbox.factories import ConversationFactory, PatientFactory
 from tests.routing.factories import (
     QueueFactory,
     RoutingRuleFactory,
     classified_message,
     routed_item,
-)
-from tests.triage.factories import (
-    ConversationFactory,
-    PatientFactory,
 )
 from triage.models import LabelCorrection
 

@@ -10,7 +10,7 @@ from inbox.models import PatientDataAccess
 from routing.models import WorkItem
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, StaffFactory
-from tests.triage.factories import ConversationFactory, MessageFactory
+from tests.inbox.factories import ConversationFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 

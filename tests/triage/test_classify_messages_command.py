@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from triage import model_registry
 from triage.ml.labels import Acuity, ServiceLevel
 from triage.models import ModelVersion
 
@@ -61,7 +62,17 @@ def test_bad_rows_are_reported_with_line_numbers_and_exit_1(tmp_path, capsys, ac
     assert "line 3: no body" in err
 
 
-def test_trains_the_default_model_first_when_none_exists_and_says_so(tmp_path, capsys):
+def test_trains_the_default_model_first_when_none_exists_and_says_so(
+    tmp_path, capsys, monkeypatch, trained_triage_model
+):
+    # The fit itself is the suite's cached one (tests/conftest.py): this test is about the
+    # command training, registering and activating before it classifies.
+    fitted = []
+    monkeypatch.setattr(
+        model_registry,
+        "fit_model",
+        lambda rows, variant: fitted.append(len(rows)) or trained_triage_model[0],
+    )
     assert not ModelVersion.objects.exists()
     exit_code, rows = run(tmp_path, [json.dumps({"id": "1", "body": "Where do I park?"})])
 
@@ -69,3 +80,4 @@ def test_trains_the_default_model_first_when_none_exists_and_says_so(tmp_path, c
     assert len(rows) == 1
     assert "training the default one" in capsys.readouterr().err
     assert ModelVersion.objects.filter(is_active=True).count() == 1
+    assert len(fitted) == 1 and fitted[0] > 1000  # the whole repository corpus

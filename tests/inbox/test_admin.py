@@ -7,7 +7,7 @@ from accounts.models import Role
 from inbox.audit import record_patient_data_accesses
 from inbox.models import PatientDataAccess
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
-from tests.triage.factories import PatientFactory
+from tests.inbox.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

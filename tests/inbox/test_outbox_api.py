@@ -7,8 +7,8 @@ from accounts.models import Role
 from inbox.models import PatientDataAccess
 from routing import work_items
 from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.inbox.factories import ConversationFactory
 from tests.routing.factories import routed_item
-from tests.triage.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db
 

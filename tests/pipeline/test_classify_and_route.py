@@ -3,7 +3,7 @@ import pytest
 from inbox.models import Message
 from routing.models import WorkEvent, WorkItem
 from routing.services import route
-from tests.triage.factories import ConversationFactory, MessageFactory
+from tests.inbox.factories import ConversationFactory, MessageFactory
 from triage import classification as classification_module
 from triage import services as triage_services
 from triage.models import Classification

@@ -15,8 +15,8 @@ from inbox.models import PatientDataAccess
 from routing import services
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
+from tests.inbox.factories import ConversationFactory
 from tests.routing.factories import routed_item
-from tests.triage.factories import ConversationFactory
 from triage.models import LabelCorrection
 
 pytestmark = pytest.mark.django_db
