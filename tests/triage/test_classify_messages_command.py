@@ -80,4 +80,5 @@ def test_trains_the_default_model_first_when_none_exists_and_says_so(
     assert len(rows) == 1
     assert "training the default one" in capsys.readouterr().err
     assert ModelVersion.objects.filter(is_active=True).count() == 1
-    assert len(fitted) == 1 and fitted[0] > 1000  # the whole repository corpus
+    assert len(fitted) == 1
+    assert fitted[0] > 1000  # the whole repository corpus
