@@ -124,6 +124,12 @@ def _store_message(*, clinic: Clinic, incoming: IncomingMessage) -> Message:
     return message
 
 
+def record_evisit_consent(*, patient: Patient, at: datetime.datetime) -> None:
+    """The patient was told e-visits may be billed (cost-share notice) and agreed."""
+    Patient.objects.filter(pk=patient.pk).update(evisit_consent_at=at, updated_at=timezone.now())
+    patient.evisit_consent_at = at
+
+
 # --- the status machine ------------------------------------------------------------------
 
 

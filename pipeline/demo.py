@@ -14,7 +14,7 @@ from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Clinic, Membership, Rol
 from billing.models import EVisit, PatientVisit
 from billing.services import log_minutes, recompute_evisit
 from inbox.models import Conversation, Patient
-from inbox.services import IncomingMessage, PatientDetails, receive_message
+from inbox.services import IncomingMessage, PatientDetails, receive_message, record_evisit_consent
 from routing.models import BusinessHours, ClinicRouting, OnCallShift, Queue, RoutingRule, WorkItem
 from routing.services import ensure_default_queues
 from triage.ml.corpus import read_labeled_file
@@ -198,8 +198,9 @@ def simulate_clinic_work(*, clinic: Clinic, prefix: str, rng: random.Random, now
     }
     for patient in Patient.objects.filter(clinic=clinic):
         if rng.random() < 0.90:
-            patient.evisit_consent_at = now - datetime.timedelta(days=rng.randint(30, 700))
-            patient.save(update_fields=["evisit_consent_at"])
+            record_evisit_consent(
+                patient=patient, at=now - datetime.timedelta(days=rng.randint(30, 700))
+            )
         if rng.random() < 0.85:
             PatientVisit.objects.create(
                 patient=patient, on=(now - datetime.timedelta(days=rng.randint(30, 400))).date()
@@ -217,7 +218,6 @@ def simulate_clinic_work(*, clinic: Clinic, prefix: str, rng: random.Random, now
 
 
 def evisit_candidate_share(*, clinic: Clinic) -> float:
-
     conversations = Conversation.objects.filter(clinic=clinic).count()
     flagged = EVisit.objects.filter(
         clinic=clinic, status__in=[EVisit.Status.CANDIDATE, EVisit.Status.READY]
