@@ -4,8 +4,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import TimeEntry
-from billing.selectors import evisits_for_billing
-from billing.services import log_minutes, record_evisits_shown
+from billing.selectors import evisit_list
+from billing.services import log_minutes
 from inbox.models import PatientDataAccess
 
 
@@ -26,10 +26,10 @@ class EVisitListApi(APIView):
         needs_consent = serializers.BooleanField()
 
     def get(self, request: Request) -> Response:
-        items = evisits_for_billing(user=request.user, status=request.query_params.get("status"))
-        shown = list(items[:500])
-        record_evisits_shown(
-            user=request.user, evisits=shown, what=PatientDataAccess.What.EVISIT_LIST_API
+        shown = evisit_list(
+            user=request.user,
+            viewed_as=PatientDataAccess.What.EVISIT_LIST_API,
+            status=request.query_params.get("status"),
         )
         return Response({"results": self.OutputSerializer(shown, many=True).data})
 

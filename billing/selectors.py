@@ -1,5 +1,7 @@
 """Reads for the billing team. Only people with the billing role in a clinic see its
-e-visits; everyone else gets 404 (never a hint that the page exists)."""
+e-visits; everyone else gets 404 (never a hint that the page exists). The reads that show
+a patient's data to someone (the e-visit list, an e-visit record, a claims file) write it
+to the access log themselves, told what is shown (a PatientDataAccess.What)."""
 
 import datetime
 from dataclasses import dataclass
@@ -10,11 +12,14 @@ from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
 from billing.models import ClaimExport, EVisit, FeeSchedule, TimeEntry
+from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import Patient
 
 # The list's default filter: what the billing team has to look at.
 TO_REVIEW = "to_review"
 TO_REVIEW_STATUSES = (EVisit.Status.READY, EVisit.Status.CANDIDATE)
+# The list (screen and API) shows the newest e-visits up to this many; filters narrow it.
+EVISIT_LIST_LIMIT = 500
 
 
 def billing_clinics(*, user: User) -> QuerySet[Clinic]:
@@ -57,10 +62,46 @@ def evisits_for_billing(
     ).order_by("-window_start", "-id")
 
 
-def access_evisit(*, user: User, evisit_id: int) -> EVisit:
+def evisit_list(
+    *,
+    user: User,
+    viewed_as: str,
+    status: str | None = None,
+    clinic_id: int | None = None,
+    code: str | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    limit: int = EVISIT_LIST_LIMIT,
+) -> list[EVisit]:
+    """The e-visit list as shown to `user` (filters as evisits_for_billing): the newest
+    `limit`. Its patients are written to the access log as `viewed_as`, one row per
+    patient pointing at their first e-visit on it: only the rows returned, not the rest
+    of the filter (the totals count those, naming no one)."""
+    shown = list(
+        evisits_for_billing(
+            user=user,
+            status=status,
+            clinic_id=clinic_id,
+            code=code,
+            date_from=date_from,
+            date_to=date_to,
+        )[:limit]
+    )
+    record_patient_data_accesses(
+        user=user, what=viewed_as, shown=[(e.conversation.patient, e.pk) for e in shown]
+    )
+    return shown
+
+
+def access_evisit(*, user: User, evisit_id: int, viewed_as: str) -> EVisit:
+    """One e-visit of the user's billing clinics (else 404, logging nothing), written to
+    the access log as `viewed_as`."""
     evisit = evisits_for_billing(user=user).filter(pk=evisit_id).first()
     if evisit is None:
         raise Http404("not found")
+    record_patient_data_access(
+        user=user, patient=evisit.conversation.patient, what=viewed_as, object_id=evisit.pk
+    )
     return evisit
 
 
@@ -97,11 +138,26 @@ def exports_within(*, clinics: QuerySet[Clinic]) -> QuerySet[ClaimExport]:
     )
 
 
-def access_export(*, user: User, export_id: int) -> ClaimExport:
+def access_export(*, user: User, export_id: int, viewed_as: str) -> ClaimExport:
+    """A claims file the user may have (else 404, logging nothing), written to the access
+    log as `viewed_as` for every patient in it (claims_file_shown)."""
     export = exports_within(clinics=require_billing(user=user)).filter(pk=export_id).first()
     if export is None:
         raise Http404("not found")
+    claims_file_shown(user=user, export=export, viewed_as=viewed_as)
     return export
+
+
+def claims_file_shown(*, user: User, export: ClaimExport, viewed_as: str) -> None:
+    """Writes a claims file handed to someone (made now or downloaded again) to the access
+    log: one row per patient in the file. object_id is the export, not an e-visit: its
+    file is kept, so the privacy officer sees exactly what left and every patient in it.
+    access_export calls it; the export screen calls it for the file it has just made."""
+    record_patient_data_accesses(
+        user=user,
+        what=viewed_as,
+        shown=[(patient, export.pk) for patient in patients_in_export(export=export)],
+    )
 
 
 def patients_in_export(*, export: ClaimExport) -> list[Patient]:

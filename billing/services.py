@@ -5,7 +5,6 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,9 +22,9 @@ from billing.models import (
     TimeEntry,
 )
 from config.celery import DATABASE_RETRY
-from inbox.audit import record_patient_data_accesses
-from inbox.models import Conversation, Message, OutgoingMessage, PatientDataAccess
+from inbox.models import Conversation, Message, OutgoingMessage
 from routing.exceptions import InvalidTarget, InvalidTransition
+from routing.models import WorkItem
 from routing.selectors import access_work_item
 
 MAX_MANUAL_MINUTES = 240
@@ -50,8 +49,15 @@ def _create_time_entry(*, actor: User, item, **fields) -> TimeEntry:
     )
 
 
+def _timed_item(*, actor: User, item_id: int) -> WorkItem:
+    """The work item time is kept on, if the actor may see it (else 404). Not written to
+    the access log: time changes the record and shows nothing of the patient (the item's
+    page, where the timer is, was logged when it was opened)."""
+    return access_work_item(user=actor, item_id=item_id, viewed_as=None)
+
+
 def start_timer(*, actor: User, item_id: int) -> TimeEntry:
-    item = access_work_item(user=actor, item_id=item_id)
+    item = _timed_item(actor=actor, item_id=item_id)
     try:
         with transaction.atomic():
             return _create_time_entry(
@@ -62,7 +68,7 @@ def start_timer(*, actor: User, item_id: int) -> TimeEntry:
 
 
 def stop_timer(*, actor: User, item_id: int) -> TimeEntry:
-    item = access_work_item(user=actor, item_id=item_id)
+    item = _timed_item(actor=actor, item_id=item_id)
     with transaction.atomic():
         entry = (
             TimeEntry.objects.select_for_update()
@@ -83,7 +89,7 @@ def log_minutes(
 ) -> TimeEntry:
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_MANUAL_MINUTES:
         raise InvalidTarget(f"Minutes must be a whole number from 1 to {MAX_MANUAL_MINUTES}.")
-    item = access_work_item(user=actor, item_id=item_id)
+    item = _timed_item(actor=actor, item_id=item_id)
     ended = timezone.now()
     with transaction.atomic():
         entry = _create_time_entry(
@@ -327,26 +333,6 @@ def export_approved(*, actor: User, export_format: str) -> ClaimExport | None:
             detail=f"{len(evisits)} claims, {export_format}, total {export.total}",
         )
         return export
-
-
-def record_evisits_shown(*, user: User, evisits: Iterable[EVisit], what: str) -> None:
-    """Access log of one page of the e-visit list (billing screen or API): one row per
-    patient on it, pointing at their first e-visit there. E-visits need
-    conversation__patient loaded (selectors.evisits_for_billing does)."""
-    record_patient_data_accesses(
-        user=user, what=what, shown=[(e.conversation.patient, e.pk) for e in evisits]
-    )
-
-
-def record_claims_export_shown(*, user: User, export: ClaimExport) -> None:
-    """Access log of a claims file handed to someone (made now or downloaded again): one
-    row per patient in the file. object_id is the export, not an e-visit: its file is
-    kept, so the privacy officer sees exactly what left and every patient in it."""
-    record_patient_data_accesses(
-        user=user,
-        what=PatientDataAccess.What.CLAIMS_EXPORT,
-        shown=[(p, export.pk) for p in selectors.patients_in_export(export=export)],
-    )
 
 
 def _claim_row(evisit: EVisit, *, npi: str) -> dict:

@@ -1,4 +1,6 @@
-"""Billing screens: e-visit review, export, revenue. Billing role only (else 404)."""
+"""Billing screens: e-visit review, export, revenue. Billing role only (else 404). The
+selectors that load patients' data write it to the access log themselves (told what the
+screen shows); no view here calls the recorder."""
 
 import datetime
 import json
@@ -12,7 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 from billing import cpt, selectors, services
 from billing.models import ClaimExport, EVisit, TimeEntry
 from config.errors import DomainError
-from inbox.audit import record_patient_data_access
 from inbox.models import PatientDataAccess
 
 
@@ -34,21 +35,23 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
         "date_from": request.GET.get("from", ""),
         "date_to": request.GET.get("to", ""),
     }
-    items = selectors.evisits_for_billing(
-        user=request.user,
-        status=filters["status"],
-        clinic_id=int(filters["clinic"]) if filters["clinic"].isdigit() else None,
-        code=filters["code"] or None,
-        date_from=_date(filters["date_from"]),
-        date_to=_date(filters["date_to"]),
+    wanted = {
+        "status": filters["status"],
+        "clinic_id": int(filters["clinic"]) if filters["clinic"].isdigit() else None,
+        "code": filters["code"] or None,
+        "date_from": _date(filters["date_from"]),
+        "date_to": _date(filters["date_to"]),
+    }
+    shown = selectors.evisit_list(
+        user=request.user, viewed_as=PatientDataAccess.What.EVISIT_LIST, **wanted
     )
-    shown = list(items[:500])
-    services.record_evisits_shown(
-        user=request.user, evisits=shown, what=PatientDataAccess.What.EVISIT_LIST
+    # Counts and sums of every e-visit the filters match: they name no patient.
+    totals = selectors.evisit_totals(
+        evisits=selectors.evisits_for_billing(user=request.user, **wanted)
     )
     context = {
         "items": shown,
-        "totals": selectors.evisit_totals(evisits=items),
+        "totals": totals,
         "filters": filters,
         "clinics": clinics,
         "statuses": EVisit.Status.choices,
@@ -62,12 +65,8 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def evisit_detail(request: HttpRequest, evisit_id: int) -> HttpResponse:
-    evisit = selectors.access_evisit(user=request.user, evisit_id=evisit_id)
-    record_patient_data_access(
-        user=request.user,
-        patient=evisit.conversation.patient,
-        what=PatientDataAccess.What.EVISIT_RECORD,
-        object_id=evisit.pk,
+    evisit = selectors.access_evisit(
+        user=request.user, evisit_id=evisit_id, viewed_as=PatientDataAccess.What.EVISIT_RECORD
     )
     entries = TimeEntry.objects.filter(conversation=evisit.conversation).select_related("user")
     context = {
@@ -125,15 +124,19 @@ def export(request: HttpRequest) -> HttpResponse:
     if result is None:
         messages.info(request, "Nothing approved is waiting for export.")
         return redirect("billing")
-    services.record_claims_export_shown(user=request.user, export=result)
+    # The file just made is handed over with this response: logged as its download is.
+    selectors.claims_file_shown(
+        user=request.user, export=result, viewed_as=PatientDataAccess.What.CLAIMS_EXPORT
+    )
     return _download(result)
 
 
 @login_required
 @require_GET
 def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
-    result = selectors.access_export(user=request.user, export_id=export_id)
-    services.record_claims_export_shown(user=request.user, export=result)
+    result = selectors.access_export(
+        user=request.user, export_id=export_id, viewed_as=PatientDataAccess.What.CLAIMS_EXPORT
+    )
     return _download(result)
 
 

@@ -1,6 +1,8 @@
 """The access log seam: who was shown which patient's data, and when. Selectors that load
 patient data for a person call this themselves (inbox.selectors, routing.selectors,
-billing.selectors, the admin's PatientDataAccessLogged), so a view cannot forget it."""
+billing.selectors, the admin's PatientDataAccessLogged), so a view cannot forget it: the
+caller says what it shows (`viewed_as`, a PatientDataAccess.What). Nothing else calls it;
+tests/inbox/test_access_log_walk.py walks every URL that shows a patient to hold that."""
 
 from collections.abc import Iterable
 

@@ -1,10 +1,13 @@
 """Reads of the inbox: the clinic a portal posts for, and the outbox of replies."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Clinic, User
 from accounts.selectors import clinics_for_user
+from inbox.audit import record_patient_data_accesses
 from inbox.models import OutgoingMessage
 
 
@@ -36,3 +39,17 @@ def access_reply(*, user: User, reply_id: int) -> OutgoingMessage:
     if reply is None:
         raise Http404("reply not found")
     return reply
+
+
+def replies_shown(*, user: User, replies: Iterable[OutgoingMessage], viewed_as: str) -> None:
+    """Writes replies handed to someone to the access log: one row per patient, pointing
+    at their first reply there. The outbox API calls it with the page DRF's paginator cut
+    (only what the response holds) and with a reply whose delivery it confirms (the
+    answer repeats it). The portal's integration user is still someone the data was
+    handed to. Replies need conversation__patient loaded (undelivered_replies and
+    access_reply do)."""
+    record_patient_data_accesses(
+        user=user,
+        what=viewed_as,
+        shown=[(reply.conversation.patient, reply.pk) for reply in replies],
+    )

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from accounts.models import Absence, Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
-from inbox.audit import record_patient_data_accesses
+from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import Message, OutgoingMessage
 from routing import sla
 from routing.models import (
@@ -171,8 +171,13 @@ ROLE_HOME_QUEUE = {
 }
 
 
-def access_work_item(*, user: User, item_id: int) -> WorkItem:
-    """An item of one of the user's clinics, or 404 (never confirm another clinic's)."""
+def access_work_item(*, user: User, item_id: int, viewed_as: str | None) -> WorkItem:
+    """An item of one of the user's clinics, or 404 (never confirm another clinic's).
+
+    `viewed_as` is what the caller shows of it (a PatientDataAccess.What, e.g. the
+    message thread), written to the access log here so no page can forget it; None for
+    an action that only checks the item is theirs and shows nothing of the patient. It
+    has no default on purpose: every caller says which it is."""
     item = (
         WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=user))
         .select_related(
@@ -181,7 +186,11 @@ def access_work_item(*, user: User, item_id: int) -> WorkItem:
         .first()
     )
     if item is None:
-        raise Http404("work item not found")
+        raise Http404("work item not found")  # refused: nothing was shown, nothing logged
+    if viewed_as is not None:
+        record_patient_data_access(
+            user=user, patient=item.conversation.patient, what=viewed_as, object_id=item.pk
+        )
     return item
 
 
@@ -206,7 +215,22 @@ def home_queue(*, queues: list[Queue], role: str) -> Queue | None:
     return queues[0] if queues else None
 
 
-def _page_rows(items: QuerySet[WorkItem], after: tuple | None, limit: int):
+def work_items_shown(*, user: User, items: Iterable[WorkItem], viewed_as: str) -> None:
+    """Writes one page of a queue to the access log: one row per patient on the page,
+    pointing at their first work item there. queue_page and my_work_page call it for the
+    rows they return; the API, whose page is cut by DRF's paginator, calls it with that
+    page, so only what the response really holds is logged. Items need
+    conversation__patient loaded (open_work_items and the pages do)."""
+    record_patient_data_accesses(
+        user=user,
+        what=viewed_as,
+        shown=[(item.conversation.patient, item.pk) for item in items],
+    )
+
+
+def _page_rows(
+    items: QuerySet[WorkItem], after: tuple | None, limit: int, *, user: User, viewed_as: str
+):
     if after is not None:
         rank, due_at, item_id = after
         items = items.filter(
@@ -238,7 +262,8 @@ def _page_rows(items: QuerySet[WorkItem], after: tuple | None, limit: int):
         .order_by("acuity_rank", "due_at", "id")[: limit + 1]
     )
     more = len(rows) > limit
-    rows = rows[:limit]
+    rows = rows[:limit]  # the extra row only tells whether there is a next page: not shown
+    work_items_shown(user=user, items=rows, viewed_as=viewed_as)
     return rows, (make_cursor(rows[-1]) if more else None)
 
 
@@ -260,16 +285,33 @@ def parse_cursor(value: str | None) -> tuple | None:
     return rank, EPOCH + micros * MICROSECOND, item_id
 
 
-def queue_page(*, queue: Queue, after: tuple | None = None, limit: int = PAGE_SIZE):
-    """One page of a pool: unclaimed items, most acute first, then earliest due. Keyset
-    pagination on the partial index of open items: flat however long the history."""
+def queue_page(
+    *,
+    queue: Queue,
+    user: User,
+    viewed_as: str,
+    after: tuple | None = None,
+    limit: int = PAGE_SIZE,
+):
+    """One page of a pool shown to `user`: unclaimed items, most acute first, then
+    earliest due. Keyset pagination on the partial index of open items: flat however long
+    the history. The page's patients are written to the access log as `viewed_as`."""
     items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
-    return _page_rows(items, after, limit)
+    return _page_rows(items, after, limit, user=user, viewed_as=viewed_as)
 
 
-def my_work_page(*, user: User, clinic: Clinic, after: tuple | None = None, limit: int = PAGE_SIZE):
+def my_work_page(
+    *,
+    user: User,
+    clinic: Clinic,
+    viewed_as: str,
+    after: tuple | None = None,
+    limit: int = PAGE_SIZE,
+):
+    """One page of the items `user` has claimed, in queue order; written to the access log
+    as `viewed_as`, like a pool's page."""
     items = WorkItem.objects.filter(clinic=clinic, claimed_by=user, status=WorkItem.Status.CLAIMED)
-    return _page_rows(items, after, limit)
+    return _page_rows(items, after, limit, user=user, viewed_as=viewed_as)
 
 
 def acuity_counts(*, items: QuerySet[WorkItem], now: datetime.datetime) -> dict:
@@ -393,12 +435,3 @@ def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
         .annotate(latest=Max("id"))
     )
     return {row["conversation_id"]: row["latest"] for row in rows}
-
-
-def record_work_items_shown(*, user: User, items: Iterable[WorkItem], what: str) -> None:
-    """Access log of one page of a queue (staff screen or API): one row per patient on
-    the page, pointing at their first work item there. Items need conversation__patient
-    loaded."""
-    record_patient_data_accesses(
-        user=user, what=what, shown=[(item.conversation.patient, item.pk) for item in items]
-    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import joblib
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
 from triage.ml.corpus import corpus_hash, load_corpus
@@ -50,25 +50,39 @@ def register_model_version(
     training_data_hash: str,
     metrics: dict | None = None,
     activate: bool = True,
+    replace_active: bool = True,
     artifact: bytes | None = None,
 ) -> ModelVersion:
+    """Store a model version, active unless `activate` is false. With `replace_active`
+    false it becomes active only if no version is active when it is stored (the cold
+    start's training must not replace a model promoted while it was fitting); otherwise
+    it is stored inactive, for staff to promote."""
     artifact = artifact if artifact is not None else serialize_model(model)
+    fields = {
+        "name": name,
+        "artifact": artifact,
+        "sha256": hashlib.sha256(artifact).hexdigest(),
+        "training_data_hash": training_data_hash,
+        "metrics": metrics or {},
+    }
     with transaction.atomic():
+        if activate and not replace_active:
+            # The one-active constraint is the gate: no lock can cover a row not there yet.
+            try:
+                with transaction.atomic():
+                    return ModelVersion.objects.create(**fields, is_active=True)
+            except IntegrityError:
+                logger.info("a model version is already active; %s is stored inactive", name)
+                return ModelVersion.objects.create(**fields, is_active=False)
         if activate:
             # Lock the active row so two promotions cannot both clear and set the flag.
             ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
-        return ModelVersion.objects.create(
-            name=name,
-            artifact=artifact,
-            sha256=hashlib.sha256(artifact).hexdigest(),
-            training_data_hash=training_data_hash,
-            metrics=metrics or {},
-            is_active=activate,
-        )
+        return ModelVersion.objects.create(**fields, is_active=activate)
 
 
-def train_default_model_version(*, progress=None) -> ModelVersion:
-    """Fit the default variant on the repository corpus and make it the active model.
+def train_default_model_version(*, progress=None, replace_active: bool = True) -> ModelVersion:
+    """Fit the default variant on the repository corpus and make it the active model
+    (with `replace_active` false, only if none is active by then: register_model_version).
     `progress(step, total, what)` is told of each step (the demo's progress bar)."""
     tell = progress or (lambda step, total, what: None)
     tell(0, 3, "reading the corpus")
@@ -86,6 +100,7 @@ def train_default_model_version(*, progress=None) -> ModelVersion:
             "training_rows": len(rows),
             "thresholds": model.thresholds.__dict__,
         },
+        replace_active=replace_active,
     )
     tell(3, 3, "done")
     return version

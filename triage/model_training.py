@@ -1,6 +1,7 @@
 """Training the default model for a new installation (the cold start), run by the slow
 queue's task. Kept apart from triage.services so the task module need not import it."""
 
+import datetime
 import logging
 
 from django.db import transaction
@@ -10,6 +11,12 @@ from triage.model_registry import train_default_model_version
 from triage.models import ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
+
+# A request still requested or running this long after it was made was lost: the enqueue
+# after commit failed, or the worker died while training (its redelivered task finds the
+# request running and does nothing). The next request re-arms it (triage.services).
+# Training takes about a minute; a slow-queue backlog of replays may take longer.
+STALE_REQUEST_AFTER = datetime.timedelta(minutes=30)
 
 
 def run_requested_training(*, name: str) -> ModelTraining | None:
@@ -24,7 +31,8 @@ def run_requested_training(*, name: str) -> ModelTraining | None:
         # Someone promoted a model meanwhile: never replace it with the default.
         return _finish(name, status=ModelTraining.Status.DONE, version=None)
     try:
-        version = train_default_model_version()
+        # Not replacing: a model promoted while this one was fitting stays active.
+        version = train_default_model_version(replace_active=False)
     except Exception:
         logger.exception("training the default triage model failed")
         return _finish(

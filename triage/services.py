@@ -4,6 +4,7 @@ cold-start request to train the default model."""
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,6 +13,7 @@ from inbox.models import Message
 from triage import tasks
 from triage.classification import labels_for
 from triage.ml.classifier import TriageInput
+from triage.model_training import STALE_REQUEST_AFTER
 from triage.models import Classification, LabelCorrection, ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -42,16 +44,19 @@ def classify(*, message_id: int) -> Classification | None:
 
 def request_default_model_training() -> bool:
     """Ask the slow queue to train the default model, once: the first request makes the
-    gate row; a later one re-arms it only after the last training ended. Returns whether
-    this call enqueued the training."""
+    gate row; a later one re-arms it only after the last training ended, or when the
+    last request is stale (lost before or during training). Returns whether this call
+    enqueued the training."""
     now = timezone.now()
+    ended = Q(status__in=(ModelTraining.Status.DONE, ModelTraining.Status.FAILED))
+    stale = Q(requested_at__lt=now - STALE_REQUEST_AFTER)
     with transaction.atomic():
         _, created = ModelTraining.objects.get_or_create(
             name=DEFAULT_MODEL_TRAINING, defaults={"requested_at": now}
         )
+        # Conditional: of concurrent requests, one re-arms (the others see it requested).
         rearmed = not created and ModelTraining.objects.filter(
-            name=DEFAULT_MODEL_TRAINING,
-            status__in=(ModelTraining.Status.DONE, ModelTraining.Status.FAILED),
+            ended | stale, name=DEFAULT_MODEL_TRAINING
         ).update(status=ModelTraining.Status.REQUESTED, requested_at=now, error="")
     if created or rearmed:
         transaction.on_commit(tasks.enqueue_default_model_training, robust=True)

@@ -1,5 +1,7 @@
 """Staff screens: the queues and one work item. Thin: reads come from selectors, every
-change goes through routing.services / billing.services."""
+change goes through routing.services / billing.services. The selectors that load a
+patient's data write it to the access log themselves (told what the page shows), so no
+view here calls the recorder."""
 
 from zoneinfo import ZoneInfo
 
@@ -14,7 +16,6 @@ from accounts.selectors import current_membership
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
-from inbox.audit import record_patient_data_access
 from inbox.models import Message, PatientDataAccess
 from routing import selectors, work_items
 from triage.models import Classification
@@ -50,9 +51,13 @@ def _page(request: HttpRequest, membership, queue):
         after = selectors.parse_cursor(request.GET.get("after"))
     except ValueError as exc:
         raise Http404("bad page position") from exc
+    # The rows' patients are logged by the selector: only the page it returns.
+    shown = PatientDataAccess.What.QUEUE_LIST
     if queue is None:
-        return selectors.my_work_page(user=request.user, clinic=membership.clinic, after=after)
-    return selectors.queue_page(queue=queue, after=after)
+        return selectors.my_work_page(
+            user=request.user, clinic=membership.clinic, viewed_as=shown, after=after
+        )
+    return selectors.queue_page(queue=queue, user=request.user, viewed_as=shown, after=after)
 
 
 def _counts(request: HttpRequest, membership, queues, queue) -> dict:
@@ -74,9 +79,6 @@ def work(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
-    selectors.record_work_items_shown(
-        user=request.user, items=rows, what=PatientDataAccess.What.QUEUE_LIST
-    )
     context = {
         "membership": membership,
         "queues": queues,
@@ -97,9 +99,6 @@ def work_rows(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
-    selectors.record_work_items_shown(
-        user=request.user, items=rows, what=PatientDataAccess.What.QUEUE_LIST
-    )
     context = {"rows": rows, "cursor": cursor, "queue_param": queue.pk if queue else MINE}
     return render(request, "workspace/_rows.html", {**context, "now": timezone.now()})
 
@@ -122,12 +121,8 @@ def work_counts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = selectors.access_work_item(user=request.user, item_id=item_id)
-    record_patient_data_access(
-        user=request.user,
-        patient=item.conversation.patient,
-        what=PatientDataAccess.What.MESSAGE_THREAD,
-        object_id=item.pk,
+    item = selectors.access_work_item(
+        user=request.user, item_id=item_id, viewed_as=PatientDataAccess.What.MESSAGE_THREAD
     )
     timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
@@ -218,7 +213,9 @@ DONE = {
 @login_required
 @require_POST
 def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse:
-    selectors.access_work_item(user=request.user, item_id=item_id)  # 404 before anything
+    # 404 before anything; an action shows nothing of the patient (it redirects to the
+    # item's page, which is logged when it is opened).
+    selectors.access_work_item(user=request.user, item_id=item_id, viewed_as=None)
     try:
         if action == "reassign":
             target = request.POST.get("target", "")

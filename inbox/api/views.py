@@ -5,9 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import PatientDataAccess
-from inbox.selectors import access_clinic, undelivered_replies
+from inbox.selectors import access_clinic, replies_shown, undelivered_replies
 from inbox.services import IncomingMessage, PatientDetails, confirm_delivered, receive_message
 
 
@@ -104,11 +103,9 @@ class OutboxApi(APIView):
         clinic = access_clinic(user=request.user, clinic_slug=slug)
         paginator = OutboxPagination()
         page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
-        # The portal's integration user is still someone the data was handed to.
-        record_patient_data_accesses(
-            user=request.user,
-            what=PatientDataAccess.What.PORTAL_REPLIES,
-            shown=[(reply.conversation.patient, reply.pk) for reply in page],
+        # DRF cut the page: the selector logs the patients of exactly these replies.
+        replies_shown(
+            user=request.user, replies=page, viewed_as=PatientDataAccess.What.PORTAL_REPLIES
         )
         return paginator.get_paginated_response(ReplyOutputSerializer(page, many=True).data)
 
@@ -118,11 +115,9 @@ class ReplyDeliveredApi(APIView):
     patient. Repeating it is harmless and keeps the first time."""
 
     def post(self, request: Request, reply_id: int) -> Response:
-        reply = confirm_delivered(user=request.user, reply_id=reply_id)
-        record_patient_data_access(
-            user=request.user,
-            patient=reply.conversation.patient,
-            what=PatientDataAccess.What.PORTAL_REPLIES,
-            object_id=reply.pk,
+        reply = confirm_delivered(user=request.user, reply_id=reply_id)  # 404: nothing logged
+        # The answer repeats the reply (text, MRN): handed over again, so logged again.
+        replies_shown(
+            user=request.user, replies=[reply], viewed_as=PatientDataAccess.What.PORTAL_REPLIES
         )
         return Response(ReplyOutputSerializer(reply).data)

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inbox.models import PatientDataAccess
-from routing.selectors import access_queue, open_work_items, record_work_items_shown
+from routing.selectors import access_queue, open_work_items, work_items_shown
 
 
 class QueueOrderPagination(CursorPagination):
@@ -44,7 +44,8 @@ class WorkItemListApi(APIView):
         page = paginator.paginate_queryset(
             open_work_items(user=request.user, queue=queue), request, view=self
         )
-        record_work_items_shown(
-            user=request.user, items=page, what=PatientDataAccess.What.QUEUE_LIST_API
+        # DRF cut the page: the selector logs the patients of exactly these rows.
+        work_items_shown(
+            user=request.user, items=page, viewed_as=PatientDataAccess.What.QUEUE_LIST_API
         )
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
