@@ -1,10 +1,26 @@
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 
 from accounts.models import Clinic, Membership, Role
 from accounts.selectors import clinics_for_user
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw id field that names only rows of `offered` (the field's scoped choices)."""
+
+    offered: QuerySet | None = None
+
+    def label_and_url_for_value(self, value):
+        if self.offered is not None and value not in ("", None):
+            try:
+                if not self.offered.filter(pk=value).exists():
+                    return "", ""
+            except (TypeError, ValueError, ValidationError):
+                return "", ""
+        return super().label_and_url_for_value(value)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -105,7 +121,13 @@ class ClinicScopedAdmin:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         self._scoped_choices(db_field, request, kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and isinstance(formfield.widget, ForeignKeyRawIdWidget):
+            # The id field prints the label of whatever id it is given (from the URL or a
+            # posted form): only for rows the field offers, never another clinic's.
+            formfield.widget.__class__ = ScopedRawIdWidget
+            formfield.widget.offered = formfield.queryset
+        return formfield
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         self._scoped_choices(db_field, request, kwargs)

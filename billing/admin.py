@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin, SuperuserOnlyAdmin
@@ -11,8 +12,8 @@ from billing.models import (
     PatientVisit,
     TimeEntry,
 )
+from inbox.admin import PatientDataAccessLogged
 from inbox.models import PatientDataAccess
-from triage.admin import PatientDataAccessLogged
 
 
 @admin.register(TimeEntry)
@@ -47,6 +48,18 @@ class PatientVisitAdmin(PatientDataAccessLogged, ClinicScopedAdmin, admin.ModelA
 
     def patients_shown(self, obj):
         return [(obj.patient, obj.pk)]
+
+    def patients_in_add_form(self, form):
+        # "Add visit" from a patient's look-up: the id field shows that patient's name.
+        patient_id = form.initial.get("patient")
+        if not patient_id:
+            return []
+        # Named only when the field offers it (ClinicScopedAdmin: the user's clinics).
+        try:
+            offered = form.fields["patient"].queryset.filter(pk=patient_id).first()
+        except (TypeError, ValueError, ValidationError):
+            return []  # not an id: the form names nobody either
+        return [(offered, offered.pk)] if offered is not None else []
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

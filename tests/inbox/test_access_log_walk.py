@@ -27,6 +27,7 @@ from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Role
 from billing import services as billing_services
 from billing.models import ClaimExport, EVisit, PatientVisit, TimeEntry
 from inbox import services as inbox_services
+from inbox.admin import PatientDataAccessLogged
 from inbox.audit import record_patient_data_access
 from inbox.models import Conversation, Message, OutgoingMessage, Patient, PatientDataAccess
 from routing.models import WorkEvent, WorkItem
@@ -34,7 +35,6 @@ from routing.selectors import make_cursor
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
 from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
-from triage.admin import PatientDataAccessLogged
 
 pytestmark = pytest.mark.django_db
 
@@ -336,6 +336,21 @@ WALK = [
         lambda d: {p: p.pk for p in (d.alice, d.bob, d.carol)},
     ),
     Step(
+        "admin/inbox/patient/<path:object_id>/history/",
+        "administrator",
+        lambda d: f"/admin/inbox/patient/{d.alice.pk}/history/",
+        What.ADMIN_PATIENT,
+        lambda d: {d.alice: d.alice.pk},
+    ),
+    Step(
+        "admin/billing/patientvisit/add/",
+        "administrator",
+        lambda d: f"/admin/billing/patientvisit/add/?patient={d.alice.pk}",
+        What.ADMIN_PATIENT,
+        lambda d: {d.alice: d.alice.pk},
+        mode="for a patient from the look-up",
+    ),
+    Step(
         "admin/inbox/patient/<path:object_id>/change/",
         "administrator",
         lambda d: f"/admin/inbox/patient/{d.alice.pk}/change/",
@@ -449,6 +464,7 @@ def test_the_same_urls_log_nothing_for_someone_of_another_clinic(step, day, clie
 # URL patterns that show no patient data, and why. The Django admin's pages of rows that
 # hold no patient (queues, rules, users, clinics...) are not listed: see _may_show_patients.
 SHOWS_NO_PATIENT = {
+    "admin/autocomplete/": "the patient search refuses it (test_the_patient_search_...)",
     # Sign-in, session and clinic switch: nothing of a patient.
     "": "home: redirects to the person's screen",
     "login/": "the sign-in form",
@@ -521,31 +537,6 @@ SHOWS_NO_PATIENT = {
     "admin/billing/claimexport/<path:object_id>/": "redirects to the change page",
 }
 
-# URL patterns that DO name patients without writing the access log: found by this walk,
-# not fixed here (the admin's logging lives in triage.admin.PatientDataAccessLogged and
-# the admin site). Each is shown failing below (strict xfail): once fixed, that test
-# passes, fails as XPASS, and the pattern moves to the walk or SHOWS_NO_PATIENT.
-NAMES_PATIENTS_UNLOGGED = {
-    "admin/inbox/patient/<path:object_id>/history/": (
-        lambda d: f"/admin/inbox/patient/{d.alice.pk}/history/",
-        "the page's title and breadcrumbs name the patient (name and MRN); "
-        "PatientDataAccessLogged logs change_view and changelist_view only",
-    ),
-    "admin/autocomplete/": (
-        lambda d: (
-            "/admin/autocomplete/?app_label=billing&model_name=patientvisit"
-            "&field_name=patient&term=Quarrington"
-        ),
-        "Django answers a search of any admin with search_fields through any foreign key, "
-        "autocomplete_fields or not: the patient search answers names and MRNs",
-    ),
-    "admin/billing/patientvisit/add/": (
-        lambda d: f"/admin/billing/patientvisit/add/?patient={d.alice.pk}",
-        "the add form with a patient given in the URL shows that patient's name and MRN "
-        "beside the id field; the plain add form names nobody",
-    ),
-}
-
 # Rows of these models hold or point at a patient's data: every admin page of a model
 # that has one (or whose admin logs) must be walked or listed above.
 PATIENT_MODELS = (Patient, Conversation, Message, OutgoingMessage)
@@ -580,7 +571,7 @@ def _admin_model(route: str):
 def test_every_url_that_can_show_a_patient_is_walked():
     routes = set(_url_patterns())
     walked = {step.route for step in WALK}
-    accounted = walked | SHOWS_NO_PATIENT.keys() | NAMES_PATIENTS_UNLOGGED.keys()
+    accounted = walked | SHOWS_NO_PATIENT.keys()
     must_account = {
         route
         for route in routes
@@ -653,16 +644,18 @@ def test_the_urls_said_to_show_no_patient_name_none(route, day, client):
     assert _written_since(before) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: names patients without logging them")
-@pytest.mark.parametrize("route", sorted(NAMES_PATIENTS_UNLOGGED))
-def test_known_gaps_log_whom_they_name(route, day, client):
-    url, _why = NAMES_PATIENTS_UNLOGGED[route]
+def test_the_patient_search_answers_no_autocomplete(day, client):
+    """Django answers an autocomplete search of any admin with search fields through any
+    foreign key; no form here uses one, so the patient search refuses it rather than
+    answer names and MRNs outside the logged patient list."""
     client.force_login(day.superuser)
     before = _last_access()
 
-    response = client.get(url(day))
+    response = client.get(
+        "/admin/autocomplete/?app_label=billing&model_name=patientvisit"
+        f"&field_name=patient&term={day.alice.name.split()[-1]}"
+    )
 
-    assert response.status_code < 500  # refusing it is a fix too: it names nobody then
-    named = named_in(response.content.decode(), day)
-    logged = [patient for _, patient, _, _ in _written_since(before)]
-    assert sorted(logged) == sorted(p.pk for p in named)  # one row per patient named
+    assert response.status_code == 404
+    assert named_in(response.content.decode(), day) == set()
+    assert _written_since(before) == []
