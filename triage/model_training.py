@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 # request running and does nothing). The next request re-arms it (triage.services).
 # Training takes about a minute; a slow-queue backlog of replays may take longer.
 STALE_REQUEST_AFTER = datetime.timedelta(minutes=30)
+# A failed training is tried again by the next message only after this pause: a failure
+# that repeats (a missing corpus) must not keep the slow queue training back to back.
+RETRY_FAILED_AFTER = datetime.timedelta(minutes=10)
 
 
 def run_requested_training(*, name: str) -> ModelTraining | None:

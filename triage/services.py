@@ -13,7 +13,7 @@ from inbox.models import Message
 from triage import tasks
 from triage.classification import labels_for
 from triage.ml.classifier import TriageInput
-from triage.model_training import STALE_REQUEST_AFTER
+from triage.model_training import RETRY_FAILED_AFTER, STALE_REQUEST_AFTER
 from triage.models import Classification, LabelCorrection, ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -44,11 +44,13 @@ def classify(*, message_id: int) -> Classification | None:
 
 def request_default_model_training() -> bool:
     """Ask the slow queue to train the default model, once: the first request makes the
-    gate row; a later one re-arms it only after the last training ended, or when the
-    last request is stale (lost before or during training). Returns whether this call
-    enqueued the training."""
+    gate row; a later one re-arms it only after the last training ended (a failed one
+    after a pause), or when the last request is stale (lost before or during training).
+    Returns whether this call enqueued the training."""
     now = timezone.now()
-    ended = Q(status__in=(ModelTraining.Status.DONE, ModelTraining.Status.FAILED))
+    ended = Q(status=ModelTraining.Status.DONE) | Q(
+        status=ModelTraining.Status.FAILED, finished_at__lt=now - RETRY_FAILED_AFTER
+    )
     stale = Q(requested_at__lt=now - STALE_REQUEST_AFTER)
     with transaction.atomic():
         _, created = ModelTraining.objects.get_or_create(

@@ -15,7 +15,7 @@ from triage import classification as classification_module
 from triage import model_registry, tasks
 from triage import services as triage_services
 from triage.model_registry import register_model_version
-from triage.model_training import STALE_REQUEST_AFTER, run_requested_training
+from triage.model_training import RETRY_FAILED_AFTER, STALE_REQUEST_AFTER, run_requested_training
 from triage.models import Classification, ModelTraining, ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +128,11 @@ def test_a_request_while_one_is_pending_does_nothing(django_capture_on_commit_ca
 def test_a_request_after_the_last_training_ended_rearms_once(
     django_capture_on_commit_callbacks, status
 ):
-    set_training(status, error="Training failed; the error is in the worker's log.")
+    set_training(
+        status,
+        error="Training failed; the error is in the worker's log.",
+        finished_at=timezone.now() - RETRY_FAILED_AFTER,
+    )
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert triage_services.request_default_model_training() is True
@@ -137,6 +141,16 @@ def test_a_request_after_the_last_training_ended_rearms_once(
     assert len(training_enqueues(callbacks)) == 1
     after = ModelTraining.objects.get()
     assert (after.status, after.error) == (ModelTraining.Status.REQUESTED, "")
+
+
+def test_a_failed_training_is_not_retried_back_to_back(django_capture_on_commit_callbacks):
+    set_training(ModelTraining.Status.FAILED, finished_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert triage_services.request_default_model_training() is False
+
+    assert training_enqueues(callbacks) == []
+    assert ModelTraining.objects.get().status == ModelTraining.Status.FAILED
 
 
 @pytest.mark.parametrize("status", [ModelTraining.Status.REQUESTED, ModelTraining.Status.RUNNING])
@@ -211,7 +225,10 @@ def test_a_failed_training_ends_failed_with_a_plain_error(monkeypatch, caplog, d
     assert not ModelVersion.objects.exists()
     # The details are in the worker's log only.
     assert "training the default triage model failed" in caplog.text
-    # The next message re-arms the request once.
+    # Not straight away (a repeating failure would hold the slow queue); after the pause
+    # the next message re-arms the request once.
+    assert triage_services.request_default_model_training() is False
+    ModelTraining.objects.update(finished_at=timezone.now() - RETRY_FAILED_AFTER)
     assert triage_services.request_default_model_training() is True
     assert triage_services.request_default_model_training() is False
 
