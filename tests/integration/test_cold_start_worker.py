@@ -18,8 +18,6 @@ pytestmark = pytest.mark.integration
 
 ROUTED_WITHIN_SECONDS = 10
 TRAINING_STARTS_WITHIN_SECONDS = 20
-# Training takes about 50 s on a 2-core machine; the deadline leaves room for a slow one.
-TRAINED_WITHIN_SECONDS = 180
 TASK_RECEIVED = re.compile(r"Task triage\.tasks\.train_default_model\[[^\]]+\] received")
 
 
@@ -73,11 +71,6 @@ def training() -> ModelTraining | None:
     return ModelTraining.objects.filter(name=DEFAULT_MODEL_TRAINING).first()
 
 
-def ended_training() -> ModelTraining | None:
-    ended = (ModelTraining.Status.DONE, ModelTraining.Status.FAILED)
-    return ModelTraining.objects.filter(name=DEFAULT_MODEL_TRAINING, status__in=ended).first()
-
-
 def test_without_a_model_messages_are_routed_while_the_slow_worker_trains(workers, client_for):
     started = time.monotonic()
     assert not ModelVersion.objects.exists()
@@ -103,22 +96,10 @@ def test_without_a_model_messages_are_routed_while_the_slow_worker_trains(worker
     second_seconds = assert_routed_unclassified(second, clinic, "second message")
     assert training().status == ModelTraining.Status.RUNNING  # routed during the training
 
-    done, trained_after = wait_for(ended_training, TRAINED_WITHIN_SECONDS, every=0.5)
-    assert done, f"training not finished within {TRAINED_WITHIN_SECONDS}s"
-    print(f"training finished {trained_after:.1f}s after the second message was routed")
-    assert done.status == ModelTraining.Status.DONE, done.error
-    assert done.model_version is not None
-    assert ModelVersion.objects.get(is_active=True).pk == done.model_version_id
-    assert ModelVersion.objects.count() == 1
-
-    # The trained model classifies the next message.
-    third = post_message(client, clinic, "cold-3", "Hi, can I reschedule my appointment?")
-    item, third_seconds = wait_for(lambda: routed_item(third), ROUTED_WITHIN_SECONDS)
-    assert item is not None, f"third message not routed within {ROUTED_WITHIN_SECONDS}s"
-    print(f"third message routed (trained model) in {third_seconds:.2f}s")
-    classification = Classification.objects.get(message_id=third)
-    assert not classification.unclassified
-    assert classification.model_version_id == done.model_version_id
+    # The rest of the training (about 50 s here) is not waited for: the unit tests run a
+    # requested training to the end and classify with its model (tests/triage/
+    # test_cold_start.py). A hard kill stops it at once; the broker is flushed after.
+    workers.kill_hard("slow")
 
     # The training ran on the slow worker, once; never on the triage worker.
     assert len(TASK_RECEIVED.findall(workers.logs["slow"].read_text())) == 1

@@ -200,8 +200,12 @@ def test_the_task_runs_the_requested_training(fast_fit):
     tasks.train_default_model.apply().get()  # as the slow worker runs it
 
     assert ModelTraining.objects.get().status == ModelTraining.Status.DONE
-    assert ModelVersion.objects.get(is_active=True)
+    trained = ModelVersion.objects.get(is_active=True)
     assert len(fast_fit) == 1
+    # The next message is classified by it, no longer as unclassified.
+    classification = triage_services.classify(message_id=MessageFactory().pk)
+    assert not classification.unclassified
+    assert classification.model_version_id == trained.pk
 
 
 def test_a_failed_training_ends_failed_with_a_plain_error(monkeypatch, caplog, delays):
