@@ -32,7 +32,16 @@ class Clinic(TimeStampedModel):
 
 
 class User(AbstractUser):
+    class AfterAction(models.TextChoices):
+        NEXT_ITEM = "next_item", "Open the next item of the queue"
+        STAY = "stay", "Stay on the item"
+
     clinics = models.ManyToManyField(Clinic, through="Membership", related_name="staff")
+    # Opt-in: a sound and a browser notification (no message text: PHI on a lock screen)
+    # when an emergent item lands in a queue this person works.
+    emergent_arrival_alert = models.BooleanField(default=False)
+    # Where the screen goes after closing, replying to or reassigning an item.
+    after_action = models.CharField(max_length=16, choices=AfterAction, default="next_item")
 
 
 class Membership(TimeStampedModel):

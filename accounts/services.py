@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.lockout import LockoutReason, client_ip, normalise_username
-from accounts.models import FailedSignIn
+from accounts.models import FailedSignIn, User
 from accounts.selectors import sign_in_lockout
 
 logger = logging.getLogger(__name__)
@@ -83,3 +83,19 @@ def unlock_addresses(*, ip_addresses: Iterable[str]) -> int:
     failures from it. Returns how many."""
     deleted, _ = FailedSignIn.objects.filter(ip_address__in=set(ip_addresses)).delete()
     return deleted
+
+
+def set_emergent_arrival_alert(*, user: User, on: bool) -> None:
+    """A person's own opt-in to the sound and browser notification when an emergent item
+    lands in the queue page they have open (static/js/live.js)."""
+    user.emergent_arrival_alert = on
+    user.save(update_fields=["emergent_arrival_alert"])
+
+
+def set_after_action(*, user: User, after_action: str) -> None:
+    """Where a person's screen goes after closing, replying to or reassigning an item:
+    the next item of the queue, or stay on the item."""
+    if after_action not in User.AfterAction.values:
+        raise ValueError(f"unknown after_action {after_action!r}")
+    user.after_action = after_action
+    user.save(update_fields=["after_action"])

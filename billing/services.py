@@ -23,7 +23,7 @@ from billing.models import (
 )
 from config.celery import DATABASE_RETRY
 from inbox.models import Conversation, Message, OutgoingMessage
-from routing.exceptions import InvalidTarget, InvalidTransition
+from routing.exceptions import InvalidTarget, InvalidTransition, WorkItemClosed
 from routing.models import WorkItem
 from routing.selectors import access_work_item
 
@@ -58,6 +58,13 @@ def _timed_item(*, actor: User, item_id: int) -> WorkItem:
 
 def start_timer(*, actor: User, item_id: int) -> TimeEntry:
     item = _timed_item(actor=actor, item_id=item_id)
+    if item.status == WorkItem.Status.CLOSED:
+        # New work on a closed item starts by reopening it; time already spent on it can
+        # still be logged (log_minutes) and a running timer stopped.
+        raise WorkItemClosed(
+            "This item is closed: a nurse or physician may reopen it to work on it again. "
+            "Time already spent can still be logged."
+        )
     try:
         with transaction.atomic():
             return _create_time_entry(

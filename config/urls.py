@@ -7,7 +7,14 @@ from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
 from inbox.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
-from routing.api.views import WorkItemListApi
+from routing.api.views import (
+    ClaimWorkItemApi,
+    CloseWorkItemApi,
+    ReassignWorkItemApi,
+    ReopenWorkItemApi,
+    ReplyWorkItemApi,
+    WorkItemListApi,
+)
 from workspace import views as work_views
 
 api_v1 = [
@@ -19,6 +26,16 @@ api_v1 = [
         name="api-reply-delivered",
     ),
     path("api/v1/work-items", WorkItemListApi.as_view(), name="api-work-items"),
+    *[
+        path(f"api/v1/work-items/<int:item_id>/{action}", view.as_view(), name=f"api-work-{action}")
+        for action, view in [
+            ("claim", ClaimWorkItemApi),
+            ("reply", ReplyWorkItemApi),
+            ("close", CloseWorkItemApi),
+            ("reopen", ReopenWorkItemApi),
+            ("reassign", ReassignWorkItemApi),
+        ]
+    ],
     path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
     path(
         "api/v1/work-items/<int:item_id>/time",
@@ -37,6 +54,8 @@ urlpatterns = [
     path("work/rows", work_views.work_rows, name="work-rows"),
     path("work/counts", work_views.work_counts, name="work-counts"),
     path("work/next", work_views.claim_next, name="work-claim-next"),
+    path("work/after-action", work_views.set_after_action, name="work-after-action"),
+    path("work/arrival-alert", work_views.arrival_alert, name="work-arrival-alert"),
     path("work/items/<int:item_id>/", work_views.work_item, name="work-item"),
     path(
         "work/items/<int:item_id>/<slug:action>",

@@ -11,6 +11,8 @@ class Patient(TimeStampedModel):
     mrn = models.CharField("MRN", max_length=64)
     name = models.CharField(max_length=200, blank=True)
     birth_date = models.DateField(null=True, blank=True)
+    # For a call back on urgent and emergent items: from the message or the EHR.
+    phone = models.CharField(max_length=40, blank=True)
     preferred_language = models.CharField(max_length=16, default="en")
     on_chemotherapy = models.BooleanField(default=False)
     # Told that e-visits may be billed (cost-share notice) and agreed, and when.
@@ -165,6 +167,8 @@ class PatientDataAccess(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = "patient data access"
+        verbose_name_plural = "patient data access log"
         indexes = [
             models.Index(fields=["patient", "at"], name="access_by_patient"),
             models.Index(fields=["user", "at"], name="access_by_user"),

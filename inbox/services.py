@@ -25,6 +25,7 @@ class PatientDetails:
     birth_date: datetime.date | None = None
     preferred_language: str | None = None
     on_chemotherapy: bool | None = None
+    phone: str = ""  # checked by the caller (inbox.validators.validate_phone)
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,13 @@ def _upsert_patient(*, clinic: Clinic, details: PatientDetails) -> Patient:
             "birth_date": details.birth_date,
             "preferred_language": details.preferred_language or "en",
             "on_chemotherapy": bool(details.on_chemotherapy),
+            "phone": details.phone,
         },
     )
     if not created:
         # The portal sends what it knows now; only fields it sent are updated.
         changed = []
-        for field in ("name", "birth_date", "preferred_language", "on_chemotherapy"):
+        for field in ("name", "birth_date", "preferred_language", "on_chemotherapy", "phone"):
             value = getattr(details, field)
             if value not in (None, "") and getattr(patient, field) != value:
                 setattr(patient, field, value)

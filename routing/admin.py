@@ -29,6 +29,7 @@ from routing.models import (
     Queue,
     RoutingRule,
     RuleReplay,
+    ScopeGrant,
     SlaBreach,
     SlaPolicy,
     WorkEvent,
@@ -241,7 +242,14 @@ class ClinicClosureInline(admin.TabularInline):
 
 @admin.register(ClinicRouting)
 class ClinicRoutingAdmin(ClinicScopedAdmin, admin.ModelAdmin):
-    list_display = ("clinic", "holiday_country", "holiday_subdivision", "on_call_fallback_email")
+    list_display = (
+        "clinic",
+        "holiday_country",
+        "holiday_subdivision",
+        "on_call_fallback_email",
+        "after_hours_phone",
+        "alert_on_call_for_after_hours_urgent",
+    )
 
 
 @admin.register(BusinessHours)
@@ -291,3 +299,12 @@ class NotificationAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
 class SlaBreachAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
     clinic_lookup = "work_item__clinic"
     list_display = ("detected_at", "work_item", "acuity", "window", "action")
+
+
+@admin.register(ScopeGrant)
+class ScopeGrantAdmin(ClinicScopedAdmin, admin.ModelAdmin):
+    """A clinic's widenings of the default scope of practice (routing/scope.py), one case
+    each; who changed what is in Django's admin log."""
+
+    list_display = ("clinic", "role", "action", "service_level", "acuity", "reason", "created_at")
+    list_filter = ("clinic", "role", "action")

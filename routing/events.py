@@ -1,5 +1,7 @@
 """The one writer of work events, the audit trail of every work item."""
 
+import datetime
+
 from accounts.models import User
 from inbox.models import Message
 from routing.models import Queue, WorkEvent, WorkItem
@@ -18,10 +20,13 @@ def record_event(
     to_queue: Queue | object | None = _CURRENT,
     to_user: User | object | None = _CURRENT,
     reason: str = "",
+    call_outcome: str = "",
+    at: datetime.datetime | None = None,
 ) -> WorkEvent:
     """One event of `item`. Where it went defaults to where it is now (its queue and
-    holder); pass to_queue/to_user for an event that says otherwise (None included)."""
-    return WorkEvent.objects.create(
+    holder); pass to_queue/to_user for an event that says otherwise (None included).
+    `at` dates an event that happened earlier (a call entered after it was made)."""
+    event = WorkEvent.objects.create(
         work_item=item,
         kind=kind,
         actor=actor,
@@ -31,4 +36,10 @@ def record_event(
         from_user=from_user,
         to_user=item.claimed_by if to_user is _CURRENT else to_user,
         reason=reason[:500],
+        call_outcome=call_outcome,
     )
+    if at is not None:
+        # created_at is auto_now_add (set on insert whatever is passed), so date it after.
+        WorkEvent.objects.filter(pk=event.pk).update(created_at=at)
+        event.created_at = at
+    return event

@@ -68,6 +68,17 @@ class WorkItem(TimeStampedModel):
     # How many times the item was escalated (by staff or by the SLA sweep).
     escalation_level = models.PositiveSmallIntegerField(default=0)
     breached_at = models.DateTimeField(null=True, blank=True)
+    # Who closed it (shown on a closed item); cleared when it reopens.
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # An urgent message received outside business hours was answered automatically: the
+    # office is closed, call the after-hours line or 911 (shown on the item and the queue).
+    after_hours_acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
@@ -127,9 +138,17 @@ class WorkEvent(models.Model):
         COVERED = "covered", "Covered (out of office)"
         SLA_BREACHED = "sla_breached", "SLA breached"
         ALERTED = "alerted", "Alert sent"
+        CALLED_PATIENT = "called_patient", "Called the patient"
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)
+    class CallOutcome(models.TextChoices):
+        REACHED = "reached", "Reached the patient"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+
+    # For a CALLED_PATIENT event: how the call went (its time is the event's).
+    call_outcome = models.CharField(max_length=16, choices=CallOutcome, blank=True)
     # The patient message that caused it, for routing events: each message is routed
     # exactly once, and this is how that is checked.
     message = models.ForeignKey(
@@ -230,6 +249,8 @@ class SlaPolicy(TimeStampedModel):
     amount = models.PositiveIntegerField(help_text="Minutes, or days for business_days.")
 
     class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "acuity", "role"], name="slapolicy_one_per_clinic_acuity_role"
@@ -253,6 +274,12 @@ class ClinicRouting(TimeStampedModel):
     on_call_fallback_email = models.EmailField(blank=True)
     alert_webhook_url = models.URLField(blank=True)
     alert_webhook_secret = models.CharField(max_length=200, blank=True)
+    # The number an urgent message received outside business hours is told to call (in
+    # the automatic acknowledgement), and whether the on-call nurse is alerted too.
+    after_hours_phone = models.CharField("after-hours line", max_length=40, blank=True)
+    alert_on_call_for_after_hours_urgent = models.BooleanField(
+        "alert the on-call nurse for urgent messages after hours", default=False
+    )
 
     def __str__(self) -> str:
         return f"Routing settings of {self.clinic}"
@@ -279,6 +306,8 @@ class BusinessHours(models.Model):
     closes_at = models.TimeField()
 
     class Meta:
+        verbose_name = "business hours"
+        verbose_name_plural = "business hours"
         ordering = ["clinic", "weekday", "opens_at"]
         constraints = [
             models.CheckConstraint(
@@ -355,6 +384,7 @@ class Notification(models.Model):
         SLA_ESCALATION = "sla_escalation", "SLA escalation"
         RULE_NOTICE = "rule_notice", "Rule notice"
         REPLY_UNDELIVERED = "reply_undelivered", "Reply not delivered"
+        AFTER_HOURS_ALERT = "after_hours_alert", "After-hours urgent alert"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -410,6 +440,8 @@ class SlaBreach(models.Model):
     detected_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "SLA breach"
+        verbose_name_plural = "SLA breaches"
         constraints = [
             models.UniqueConstraint(
                 fields=["work_item", "due_at", "window"], name="slabreach_once_per_item_due_window"
@@ -461,3 +493,34 @@ class RuleReplay(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ScopeGrant(models.Model):
+    """A clinic's widening of the default scope of practice (routing/scope.py): lets one
+    role take an action it may not by default on items of one service level and acuity,
+    e.g. an LVN working as MA closing urgent MA items. Changes are in the admin's log."""
+
+    class Action(models.TextChoices):
+        CLAIM = "claim", "Claim"
+        REPLY = "reply", "Reply to the patient"
+        CLOSE = "close", "Close"
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=16, choices=Role)
+    action = models.CharField(max_length=16, choices=Action)
+    service_level = models.CharField(max_length=16, choices=ServiceLevel.choices)
+    acuity = models.CharField(max_length=16, choices=Acuity.choices)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "scope of practice grant"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "role", "action", "service_level", "acuity"],
+                name="scopegrant_once_per_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} may {self.action} {self.acuity} {self.service_level} items"

@@ -1,6 +1,8 @@
 import datetime
+import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import holidays
@@ -11,7 +13,7 @@ from accounts.models import Absence, Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
 from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import Message, OutgoingMessage
-from routing import sla
+from routing import scope, sla
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -20,10 +22,11 @@ from routing.models import (
     OnCallShift,
     Queue,
     RoutingRule,
+    ScopeGrant,
     SlaPolicy,
     WorkItem,
 )
-from triage.ml.labels import ACUITY_RANK
+from triage.ml.labels import ACUITY_RANK, Acuity
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,32 @@ DEFAULT_AUTO_REPLIES = {
         "Recibimos su mensaje. Si es una emergencia, llame al 911 ahora o vaya a la sala "
         "de emergencias más cercana. No espere una respuesta aquí. Una enfermera de "
         "{clinic} le llamará lo antes posible."
+    ),
+    # An urgent message received while the clinic is closed (services.acknowledge_after_hours).
+    ("after_hours", "en"): (
+        "We received your message. The {clinic} office is closed now; your message will be "
+        "read when we open. If you need help before then, call our after-hours line at "
+        "{after_hours_phone}. If this is an emergency, call 911 now."
+    ),
+    ("after_hours", "es"): (
+        "Recibimos su mensaje. La oficina de {clinic} está cerrada ahora; leeremos su "
+        "mensaje cuando abramos. Si necesita ayuda antes, llame a nuestra línea fuera del "
+        "horario de atención al {after_hours_phone}. Si es una emergencia, llame al 911 ahora."
+    ),
+}
+AFTER_HOURS_PHONE = "{after_hours_phone}"
+# In place of any wording that names the after-hours line while the clinic has none set:
+# a patient is never told to call an empty number.
+WITHOUT_AFTER_HOURS_LINE = {
+    "en": (
+        "We received your message. The {clinic} office is closed now; your message will be "
+        "read when we open. If you need care before then, or if this is an emergency, call "
+        "911 or go to the nearest emergency department."
+    ),
+    "es": (
+        "Recibimos su mensaje. La oficina de {clinic} está cerrada ahora; leeremos su "
+        "mensaje cuando abramos. Si necesita atención antes, o si es una emergencia, llame "
+        "al 911 o vaya a la sala de emergencias más cercana."
     ),
 }
 
@@ -124,10 +153,25 @@ def auto_reply_text(*, clinic: Clinic, name: str, language: str) -> tuple[str, s
     for lang in dict.fromkeys((language, "en")):
         own = AutoReplyTemplate.objects.filter(clinic=clinic, name=name, language=lang).first()
         if own is not None:
-            return lang, own.body
+            return _with_after_hours_line(own.body, clinic=clinic, language=lang)
         if (name, lang) in DEFAULT_AUTO_REPLIES:
-            return lang, DEFAULT_AUTO_REPLIES[(name, lang)].format(clinic=clinic.name)
+            text = DEFAULT_AUTO_REPLIES[(name, lang)].replace("{clinic}", clinic.name)
+            return _with_after_hours_line(text, clinic=clinic, language=lang)
     raise LookupError(f"no auto-reply template {name!r}")
+
+
+def _with_after_hours_line(text: str, *, clinic: Clinic, language: str) -> tuple[str, str]:
+    """(language, text) with the clinic's after-hours line filled in wherever the wording
+    (ours or the clinic's own) says {after_hours_phone}. With no line set, the whole text
+    gives way to the wording without a number, in the same language when we have it."""
+    if AFTER_HOURS_PHONE not in text:
+        return language, text
+    phone = clinic_routing(clinic=clinic).after_hours_phone.strip()
+    if phone:
+        return language, text.replace(AFTER_HOURS_PHONE, phone)
+    if language not in WITHOUT_AFTER_HOURS_LINE:
+        language = "en"
+    return language, WITHOUT_AFTER_HOURS_LINE[language].replace("{clinic}", clinic.name)
 
 
 def on_call_clinicians(*, clinic: Clinic, at: datetime.datetime) -> list[User]:
@@ -247,7 +291,9 @@ def _page_rows(
             "due_at",
             "status",
             "service_level",
+            "updated_at",  # page_version: a row redrawn when its item was saved
             "breached_at",
+            "after_hours_acknowledged_at",
             "routing_reason",
             "queue__name",
             "queue__role",
@@ -296,8 +342,12 @@ def queue_page(
     """One page of a pool shown to `user`: unclaimed items, most acute first, then
     earliest due. Keyset pagination on the partial index of open items: flat however long
     the history. The page's patients are written to the access log as `viewed_as`."""
-    items = WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
-    return _page_rows(items, after, limit, user=user, viewed_as=viewed_as)
+    return _page_rows(_pool_items(queue), after, limit, user=user, viewed_as=viewed_as)
+
+
+def _pool_items(queue: Queue) -> QuerySet[WorkItem]:
+    # A pool's page and its page_version read the same items.
+    return WorkItem.objects.filter(queue=queue, status=WorkItem.Status.OPEN)
 
 
 def my_work_page(
@@ -310,8 +360,12 @@ def my_work_page(
 ):
     """One page of the items `user` has claimed, in queue order; written to the access log
     as `viewed_as`, like a pool's page."""
-    items = WorkItem.objects.filter(clinic=clinic, claimed_by=user, status=WorkItem.Status.CLAIMED)
-    return _page_rows(items, after, limit, user=user, viewed_as=viewed_as)
+    return _page_rows(_held_items(user, clinic), after, limit, user=user, viewed_as=viewed_as)
+
+
+def _held_items(user: User, clinic: Clinic) -> QuerySet[WorkItem]:
+    # My work's page and its page_version read the same items.
+    return WorkItem.objects.filter(clinic=clinic, claimed_by=user, status=WorkItem.Status.CLAIMED)
 
 
 def acuity_counts(*, items: QuerySet[WorkItem], now: datetime.datetime) -> dict:
@@ -356,6 +410,70 @@ def my_work_counts(*, user: User, clinic: Clinic, now: datetime.datetime) -> dic
         ),
         now=now,
     )
+
+
+# --- live refresh of an open queue page (workspace.views.work_rows, static/js/live.js) ---
+
+# The live refresh redraws as many rows as the page shows ("Load more" included), up to this.
+LIVE_ROWS_MAX = 10 * PAGE_SIZE
+# What a row shows, and where: a change to any of these redraws the page.
+ROW_FIELDS = (
+    "id",
+    "acuity_rank",
+    "due_at",
+    "status",
+    "service_level",
+    "claimed_by",
+    "message",
+    "updated_at",
+)
+
+
+def page_version(*, rows: Sequence[WorkItem], more: bool, badge: int) -> str:
+    """A fingerprint of what a queue page shows: its rows in order (each item, its place
+    and what the row says), whether "Load more" follows, and the count in the title. The
+    page keeps the one it was drawn with; the live refresh compares it with the one of
+    the page as it is now, and only a different one redraws the page."""
+    key = [
+        (
+            item.pk,
+            item.acuity_rank,
+            item.due_at.isoformat(),
+            item.status,
+            item.service_level,
+            item.claimed_by_id,
+            item.message_id,
+            item.updated_at.isoformat(),
+        )
+        for item in rows
+    ]
+    return hashlib.sha256(repr((key, more, badge)).encode()).hexdigest()[:24]
+
+
+def _version_now(items: QuerySet[WorkItem], *, limit: int, badge: int) -> str:
+    # The positions alone: one range of the partial index of open items (a pool) or of the
+    # person's claimed items, limit + 1 rows of the work item table, no patient loaded.
+    rows = list(items.only(*ROW_FIELDS).order_by("acuity_rank", "due_at", "id")[: limit + 1])
+    return page_version(rows=rows[:limit], more=len(rows) > limit, badge=badge)
+
+
+def queue_page_version(*, queue: Queue, badge: int, limit: int = PAGE_SIZE) -> str:
+    """page_version of queue_page(queue=queue, limit=limit) as it would be drawn now,
+    without loading (so without logging) any patient."""
+    return _version_now(_pool_items(queue), limit=limit, badge=badge)
+
+
+def my_work_page_version(*, user: User, clinic: Clinic, badge: int, limit: int = PAGE_SIZE) -> str:
+    """page_version of my_work_page(user=user, clinic=clinic, limit=limit) as it would be
+    drawn now, without loading any patient."""
+    return _version_now(_held_items(user, clinic), limit=limit, badge=badge)
+
+
+def waiting_acute_count(*, queue: Queue) -> int:
+    """Unclaimed emergent and urgent items of a pool, capped at COUNT_CAP: the count in
+    the queue page's title. One range of the partial index of open items."""
+    urgent = ACUITY_RANK[Acuity.URGENT]  # emergent ranks 0, urgent 1
+    return _capped_count(_pool_items(queue).filter(acuity_rank__lte=urgent))
 
 
 def conversation_thread(*, item: WorkItem) -> list:
@@ -435,3 +553,124 @@ def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
         .annotate(latest=Max("id"))
     )
     return {row["conversation_id"]: row["latest"] for row in rows}
+
+
+# --- scope of practice (routing/scope.py) ---------------------------------------------
+
+
+def scope_grants(*, clinic_ids: Iterable[int], role: str | None = None) -> list[scope.Grant]:
+    """The clinics' widenings of the default scope (for one role, or all)."""
+    grants = ScopeGrant.objects.filter(clinic_id__in=list(clinic_ids))
+    if role is not None:
+        grants = grants.filter(role=role)
+    return [
+        scope.Grant(role=g.role, action=g.action, service_level=g.service_level, acuity=g.acuity)
+        for g in grants
+    ]
+
+
+def physician_replied(*, item: WorkItem) -> bool:
+    """Whether a physician of the item's clinic has answered the patient on this
+    conversation (a staff reply whose author holds the physician role there): what a
+    nurse needs before closing a physician-level item."""
+    physicians = Membership.objects.filter(clinic_id=item.clinic_id, role=Role.PHYSICIAN)
+    return OutgoingMessage.objects.filter(
+        conversation_id=item.conversation_id,
+        kind=OutgoingMessage.Kind.STAFF_REPLY,
+        author_id__in=physicians.values("user_id"),
+    ).exists()
+
+
+def scope_decisions(
+    *, user: User, item: WorkItem, actions: Iterable[str] = scope.ACTIONS
+) -> dict[str, scope.Decision]:
+    """What `user` may do to `item` by the scope of practice: action -> decision, with
+    the role they hold in the item's clinic and the clinic's grants."""
+    role = membership_role(user_id=user.pk, clinic=item.clinic_id)
+    grants = scope_grants(clinic_ids=[item.clinic_id], role=role) if role else []
+    replied = None
+    decisions = {}
+    for action in actions:
+        if action == scope.CLOSE and item.service_level == scope.PHYSICIAN and replied is None:
+            replied = physician_replied(item=item)
+        decisions[action] = scope.decide(
+            role=role,
+            action=action,
+            service_level=item.service_level,
+            acuity=item.acuity,
+            physician_replied=bool(replied),
+            grants=grants,
+        )
+    return decisions
+
+
+@dataclass(frozen=True)
+class ItemScope:
+    """What the work item page may offer a person, by the scope of practice."""
+
+    role: str | None
+    decisions: dict[str, scope.Decision]
+    # Why some actions are not offered, in plain words (one sentence per cause).
+    refusals: list[str]
+    # Offer "Send to nurse triage" (a reassign to the nurse role), with this reason.
+    send_to_nurse: bool
+    send_to_nurse_reason: str
+    reopen: scope.Decision
+
+
+def item_scope(*, user: User, item: WorkItem) -> ItemScope:
+    role = membership_role(user_id=user.pk, clinic=item.clinic_id)
+    decisions = scope_decisions(user=user, item=item)
+    offered = [scope.REPLY, scope.CLOSE] if item.status != WorkItem.Status.CLOSED else []
+    if item.status == WorkItem.Status.OPEN:
+        offered.insert(0, scope.CLAIM)
+    refused = [a for a in offered if not decisions[a].allowed]
+    by_role = [a for a in refused if not decisions[a].awaits_physician_reply]
+    refusals = (
+        [
+            scope.refusal(
+                role=role, actions=by_role, service_level=item.service_level, acuity=item.acuity
+            )
+        ]
+        if by_role
+        else []
+    )
+    refusals += [decisions[a].reason for a in refused if decisions[a].awaits_physician_reply]
+    return ItemScope(
+        role=role,
+        decisions=decisions,
+        refusals=refusals,
+        send_to_nurse=any(decisions[a].send_to_nurse for a in refused),
+        send_to_nurse_reason=f"outside the scope of practice of {role or 'my role'}",
+        reopen=scope.decide_reopen(role=role),
+    )
+
+
+def claimable_by(*, user: User) -> Q:
+    """A filter of work items: those `user` may claim by the scope of practice of the role
+    they hold in each item's clinic (with that clinic's grants)."""
+    memberships = Membership.objects.filter(user_id=user.pk).values_list("clinic_id", "role")
+    allowed = Q(pk__in=[])
+    for clinic_id, role in memberships:
+        grants = scope_grants(clinic_ids=[clinic_id], role=role)
+        for level, acuity in sorted(scope.claimable_cases(role=role, grants=grants)):
+            allowed |= Q(clinic_id=clinic_id, service_level=level, acuity=acuity)
+    return allowed
+
+
+def next_item_to_open(*, user: User, queue_id: int, after_item_id: int) -> WorkItem | None:
+    """The item to show after acting on one: the most acute, earliest-due open item of
+    the same queue that `user` may claim (held by nobody), other than the one just done."""
+    return (
+        WorkItem.objects.filter(
+            queue_id=queue_id,
+            clinic__in=clinics_for_user(user=user),
+            status=WorkItem.Status.OPEN,
+            claimed_by__isnull=True,
+        )
+        .filter(claimable_by(user=user))
+        .exclude(pk=after_item_id)
+        .order_by("acuity_rank", "due_at", "id")
+        .only("id")
+        .first()
+    )

@@ -8,6 +8,7 @@ message's own rows are written through inbox.services.
 
 import logging
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,6 +41,7 @@ NEXT_ROLE_UP = {
     ServiceLevel.PHYSICIAN: ServiceLevel.PHYSICIAN,
 }
 EMERGENCY_TEMPLATE = "emergency"
+AFTER_HOURS_TEMPLATE = "after_hours"
 UNANSWERED = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
 
 
@@ -172,10 +174,12 @@ def _reopen(*, item, message, queue, decision, due_at, record) -> None:
     item.message = message
     item.queue = queue
     item.release()
-    item.closed_at = None
+    item.closed_at, item.closed_by = None, None
     item.acuity, item.acuity_rank = decision.acuity, ACUITY_RANK[Acuity(decision.acuity)]
     item.service_level = decision.role
     item.due_at, item.breached_at, item.escalation_level = due_at, None, 0
+    # A new episode: the old acknowledgement answered an earlier message.
+    item.after_hours_acknowledged_at = None
     item.routing_reason = f"patient replied: {decision.reason}"[:500]
     item.matched_rule_id, item.routing_decision = decision.rule_id, record
     item.save()
@@ -202,6 +206,7 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     if item.status == WorkItem.Status.RESPONDED:
         # The patient wrote back after our answer: the item is open work again.
         item.release()
+        item.after_hours_acknowledged_at = None  # as in _reopen: a new episode
         kind = WorkEvent.Kind.REOPENED
         reason = f"patient replied after the answer; {reason}"
     from_queue, from_user = item.queue, item.claimed_by
@@ -240,6 +245,11 @@ def _side_effects(*, item, message, decision, clinic) -> None:
     if decision.acuity == Acuity.EMERGENT:
         send_auto_reply(message=message, clinic=clinic, template=EMERGENCY_TEMPLATE)
         alert_on_call(item=item, window=0)
+    # Urgent only: emergent has the emergency reply above, routine waits for the morning.
+    # Both the message and the item: a follow-up that raises the thread to urgent counts,
+    # an urgent line in a thread already emergent does not.
+    if decision.acuity == Acuity.URGENT and item.acuity == Acuity.URGENT:
+        acknowledge_after_hours(item=item, message=message, clinic=clinic)
     if decision.auto_reply and decision.auto_reply != EMERGENCY_TEMPLATE:
         try:
             send_auto_reply(message=message, clinic=clinic, template=decision.auto_reply)
@@ -267,6 +277,64 @@ def send_auto_reply(*, message: Message, clinic: Clinic, template: str) -> Outgo
     return inbox_services.send_auto_reply(
         in_reply_to=message, template=template, language=language, body=text
     )
+
+
+def acknowledge_after_hours(
+    *, item: WorkItem, message: Message, clinic: Clinic
+) -> OutgoingMessage | None:
+    """An urgent message received while the clinic is closed: its due time still counts
+    business minutes (it is due the next morning), so the patient is told at once that
+    the office is closed and to call the after-hours line or 911, and, by clinic policy,
+    the on-call nurse is alerted. Once per item: under route()'s locks the item's stamp
+    stops a second urgent message of the same night, and the reply's and the alert's
+    unique keys stop a task delivered twice."""
+    if item.after_hours_acknowledged_at is not None:
+        return None
+    # Receipt time, like the due time and the rules' time_of_day: when the patient wrote.
+    if not sla.is_after_hours(selectors.business_calendar(clinic=clinic), message.created_at):
+        return None
+    reply = send_auto_reply(message=message, clinic=clinic, template=AFTER_HOURS_TEMPLATE)
+    item.after_hours_acknowledged_at = reply.created_at
+    item.save(update_fields=["after_hours_acknowledged_at", "updated_at"])
+    record_event(
+        item,
+        WorkEvent.Kind.ALERTED,
+        message=message,
+        to_queue=None,
+        to_user=None,
+        reason=f"after hours: patient told to call (automatic acknowledgement, {reply.language})",
+    )
+    if selectors.clinic_routing(clinic=clinic).alert_on_call_for_after_hours_urgent:
+        alert_on_call_after_hours(item=item, message=message)
+    return reply
+
+
+def alert_on_call_after_hours(*, item: WorkItem, message: Message) -> list[Notification]:
+    """The on-call alert for an urgent message received after hours: once per message
+    (the window), with no message text (it travels by e-mail and webhook)."""
+    clinic = item.clinic
+    due = timezone.localtime(item.due_at, ZoneInfo(clinic.time_zone))
+    created = notifications.notify_once(
+        item=item,
+        kind=Notification.Kind.AFTER_HOURS_ALERT,
+        window=message.pk,
+        recipients=notifications.on_call_recipients(item=item, at=timezone.now()),
+        subject=f"[{clinic.name}] URGENT patient message after hours",
+        body=(
+            f"An urgent portal message arrived while the clinic is closed and is waiting in "
+            f"{item.queue.name} (work item {item.pk}), due {due:%a %d %b %H:%M %Z} by "
+            f"business hours. The patient was told to call the after-hours line or 911."
+        ),
+    )
+    if created:
+        record_event(
+            item,
+            WorkEvent.Kind.ALERTED,
+            to_queue=None,
+            to_user=None,
+            reason="after-hours alert to " + ", ".join(n.recipient for n in created),
+        )
+    return created
 
 
 def alert_on_call(*, item: WorkItem, window: int) -> list[Notification]:

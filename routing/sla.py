@@ -115,13 +115,16 @@ def due_at(
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
     received_at = received_at.astimezone(UTC)
-    has_hours = calendar is not None and any(calendar.windows.get(d) for d in range(7))
-    if target.clock == Clock.WALL or not has_hours:
+    if target.clock == Clock.WALL or not has_business_hours(calendar):
         minutes = target.amount * 24 * 60 if target.clock == Clock.BUSINESS_DAYS else target.amount
         return received_at + datetime.timedelta(minutes=minutes)
     if target.clock == Clock.BUSINESS_MINUTES:
         return add_business_minutes(calendar, received_at, target.amount)
     return close_of_nth_business_day(calendar, received_at, target.amount)
+
+
+def has_business_hours(calendar: BusinessCalendar | None) -> bool:
+    return calendar is not None and any(calendar.windows.get(d) for d in range(7))
 
 
 def open_intervals(
@@ -175,3 +178,12 @@ def is_open_at(calendar: BusinessCalendar, moment: datetime.datetime) -> bool:
             if start <= moment < end:
                 return True
     return False
+
+
+def is_after_hours(calendar: BusinessCalendar | None, moment: datetime.datetime) -> bool:
+    """Whether `moment` falls while the clinic is closed: a night, a weekend, a holiday or
+    a closure. A clinic with no business hours set has no "after hours" (its business
+    targets run on the wall clock, see due_at), so nothing there is after hours."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return has_business_hours(calendar) and not is_open_at(calendar, moment)

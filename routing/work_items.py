@@ -1,22 +1,37 @@
-"""Work item transitions: claim, return, reassign, escalate, respond, close.
+"""Work item transitions: claim, return, reassign, escalate, respond, close, reopen; and
+the record of a call to the patient.
+
+Claim, reply and close follow the scope of practice (routing/scope.py) of the role the
+actor holds in the item's clinic; a closed item is read-only until a nurse or physician
+reopens it. A refusal changes nothing.
 
 Each function runs in one transaction, locks the rows it changes and re-checks their
 state under the lock, so two people clicking at once leave one consistent result. Every
 transition writes a WorkEvent.
 """
 
+import datetime
+from zoneinfo import ZoneInfo
+
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.selectors import clinics_for_user
 from inbox import services as inbox_services
 from inbox.models import OutgoingMessage
-from routing import selectors
+from routing import scope, selectors, sla
 from routing.coverage import resolve_person
 from routing.events import record_event
-from routing.exceptions import InvalidTarget, InvalidTransition
+from routing.exceptions import (
+    InvalidTarget,
+    InvalidTransition,
+    OutsideScopeOfPractice,
+    PatientCallNotPermitted,
+    PatientCallRefused,
+    WorkItemClosed,
+)
 from routing.models import Queue, WorkEvent, WorkItem
 from routing.services import NEXT_ROLE_UP, UNANSWERED, default_queue
 from triage import services as triage_services
@@ -37,18 +52,46 @@ def _locked_item(*, actor: User, item_id: int) -> WorkItem:
     return item
 
 
+def _refuse_if_closed(item: WorkItem, *, done: str) -> None:
+    """A closed item is read-only: every action but reopen is refused, saying so."""
+    if item.status != WorkItem.Status.CLOSED:
+        return
+    by = f" by {item.closed_by.get_username()}" if item.closed_by_id else ""
+    raise WorkItemClosed(
+        f"This item was closed{by}, so it cannot be {done}. If there is more to do, a nurse "
+        "or physician may reopen it."
+    )
+
+
+def _check_scope(*, actor: User, item: WorkItem, action: str) -> None:
+    decision = selectors.scope_decisions(user=actor, item=item, actions=[action])[action]
+    if not decision.allowed:
+        raise OutsideScopeOfPractice(decision.reason)
+
+
 def claim(*, actor: User, item_id: int) -> WorkItem:
     """Take one open item. A conditional update decides: of two people claiming at once,
     exactly one succeeds and the other gets InvalidTransition."""
     now = timezone.now()
     with transaction.atomic():
         visible = WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
-        taken = visible.filter(status=WorkItem.Status.OPEN, claimed_by__isnull=True).update(
-            status=WorkItem.Status.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now
-        )
+        seen = visible.first()
+        if seen is None:
+            raise Http404("work item not found")
+        _refuse_if_closed(seen, done="claimed")
+        _check_scope(actor=actor, item=seen, action=scope.CLAIM)
+        # Taken only as it was judged: a move or a raise in between leaves it untaken.
+        taken = visible.filter(
+            status=WorkItem.Status.OPEN,
+            claimed_by__isnull=True,
+            service_level=seen.service_level,
+            acuity=seen.acuity,
+        ).update(status=WorkItem.Status.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now)
         if not taken:
-            if not visible.exists():
-                raise Http404("work item not found")
+            now_item = visible.first()
+            _refuse_if_closed(now_item, done="claimed")
+            if now_item.status == WorkItem.Status.OPEN and now_item.claimed_by_id is None:
+                raise InvalidTransition("This item changed meanwhile (moved or raised).")
             raise InvalidTransition("This item is no longer open: someone else has it.")
         item = WorkItem.objects.select_related("queue").get(pk=item_id)
         record_event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue)
@@ -65,6 +108,8 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
         item = (
             WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(queue__in=queues, status=WorkItem.Status.OPEN, claimed_by__isnull=True)
+            # Never hand out what the person may not take (their role's scope of practice).
+            .filter(selectors.claimable_by(user=actor))
             .order_by("acuity_rank", "due_at", "id")
             .first()
         )
@@ -82,6 +127,7 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
 def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
+        _refuse_if_closed(item, done="returned to its queue")
         if item.status != WorkItem.Status.CLAIMED:
             raise InvalidTransition("Only a claimed item can be returned to its queue.")
         from_user = item.claimed_by
@@ -115,6 +161,7 @@ def reassign(
         raise InvalidTarget("Reassign to exactly one of: a role, a queue or a person.")
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
+        _refuse_if_closed(item, done="reassigned")
         if item.status not in UNANSWERED:
             raise InvalidTransition("Only open or claimed work can be reassigned.")
         from_queue, from_user, from_role = item.queue, item.claimed_by, item.service_level
@@ -139,6 +186,7 @@ def reassign(
                 if item.queue.role == person_role
                 else default_queue(clinic=item.clinic, role=person_role)
             )
+        _check_reassign_scope(actor=actor, item=item, to_level=queue.role)
         if (
             item.acuity == Acuity.EMERGENT
             and SERVICE_LEVEL_RANK[ServiceLevel(queue.role)]
@@ -172,9 +220,25 @@ def reassign(
         return item
 
 
+def _check_reassign_scope(*, actor: User, item: WorkItem, to_level: str) -> None:
+    """Up, anyone may; sideways or down, only someone who may claim the item."""
+    if scope.is_move_up(from_level=item.service_level, to_level=to_level):
+        return
+    claim_decision = selectors.scope_decisions(user=actor, item=item, actions=[scope.CLAIM])
+    decision = scope.decide_reassign(
+        role=selectors.membership_role(user_id=actor.pk, clinic=item.clinic),
+        may_claim=claim_decision[scope.CLAIM].allowed,
+        from_level=item.service_level,
+        to_level=to_level,
+    )
+    if not decision.allowed:
+        raise OutsideScopeOfPractice(decision.reason)
+
+
 def escalate(*, actor: User, item_id: int, reason: str) -> WorkItem:
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
+        _refuse_if_closed(item, done="escalated")
         if item.status not in UNANSWERED:
             raise InvalidTransition("Only open or claimed work can be escalated.")
         return _escalate_locked(item=item, actor=actor, reason=reason)
@@ -212,6 +276,8 @@ def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
         raise InvalidTarget("A reply needs text.")
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
+        _refuse_if_closed(item, done="answered")
+        _check_scope(actor=actor, item=item, action=scope.REPLY)
         if item.status not in UNANSWERED:
             raise InvalidTransition("This item is already answered.")
         if item.claimed_by_id not in (None, actor.pk):
@@ -230,11 +296,115 @@ def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
 def close(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
-        if item.status == WorkItem.Status.CLOSED:
-            raise InvalidTransition("This item is already closed.")
+        _refuse_if_closed(item, done="closed again")
+        _check_scope(actor=actor, item=item, action=scope.CLOSE)
         if item.acuity == Acuity.EMERGENT and item.status == WorkItem.Status.OPEN:
             raise InvalidTransition("Claim an emergent item before closing it.")
         item.status, item.closed_at = WorkItem.Status.CLOSED, timezone.now()
-        item.save(update_fields=["status", "closed_at", "updated_at"])
+        item.closed_by = actor
+        item.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
         record_event(item, WorkEvent.Kind.CLOSED, actor=actor, from_queue=item.queue, reason=reason)
         return item
+
+
+def reopen(*, actor: User, item_id: int, reason: str) -> WorkItem:
+    """A closed item back in its queue, open, with a new due time from now: a nurse's or
+    physician's decision, with a reason. (A patient writing again reopens it too:
+    routing.services.route.)"""
+    if not reason or not reason.strip():
+        raise InvalidTarget("Reopening needs a reason.")
+    with transaction.atomic():
+        conversation_id = (
+            WorkItem.objects.filter(pk=item_id, clinic__in=clinics_for_user(user=actor))
+            .values_list("conversation_id", flat=True)
+            .first()
+        )
+        if conversation_id is None:
+            raise Http404("work item not found")
+        # Locked in routing's order (the conversation, then its item): one not-closed item
+        # per conversation, and no deadlock with a patient's message being routed.
+        inbox_services.lock_conversation(conversation_id=conversation_id)
+        item = _locked_item(actor=actor, item_id=item_id)
+        if item.status != WorkItem.Status.CLOSED:
+            raise InvalidTransition("This item is not closed.")
+        decision = scope.decide_reopen(
+            role=selectors.membership_role(user_id=actor.pk, clinic=item.clinic)
+        )
+        if not decision.allowed:
+            raise OutsideScopeOfPractice(decision.reason)
+        others = WorkItem.objects.filter(conversation_id=item.conversation_id).exclude(pk=item.pk)
+        if others.exclude(status=WorkItem.Status.CLOSED).exists():
+            raise InvalidTransition("This conversation has another open item: work on that one.")
+        now = timezone.now()
+        target = sla.pick_target(
+            acuity=item.acuity,
+            role=item.service_level,
+            rules=selectors.sla_rules(clinic=item.clinic),
+        )
+        item.release()
+        item.closed_at, item.closed_by = None, None
+        item.due_at = sla.due_at(
+            received_at=now, target=target, calendar=selectors.business_calendar(clinic=item.clinic)
+        )
+        item.breached_at = None
+        item.save()
+        record_event(
+            item, WorkEvent.Kind.REOPENED, actor=actor, from_queue=item.queue, reason=reason.strip()
+        )
+        return item
+
+
+# Who calls patients back: clinicians, and MAs (they call to schedule). Not clerical,
+# billing or admin staff.
+CALLERS = frozenset({Role.MA, Role.NURSE, Role.PHYSICIAN})
+CALL_BACKDATE_LIMIT = datetime.timedelta(hours=24)
+# A time typed from a wall clock may run a little ahead of the server's.
+CALL_CLOCK_SLACK = datetime.timedelta(minutes=2)
+
+
+def record_patient_call(
+    *,
+    actor: User,
+    item_id: int,
+    outcome: str,
+    called_at: datetime.datetime | None = None,
+) -> WorkEvent:
+    """Record a call to the patient of an urgent or emergent item and how it went (reached,
+    voicemail, no answer). `called_at` (aware) dates a call entered after it was made, up
+    to 24 hours back; the event's time is the call's."""
+    now = timezone.now()
+    with transaction.atomic():
+        item = _locked_item(actor=actor, item_id=item_id)
+        role = selectors.membership_role(user_id=actor.pk, clinic=item.clinic)
+        if role not in CALLERS:
+            raise PatientCallNotPermitted(
+                "Calls to patients are recorded by MAs, nurses and physicians."
+            )
+        if item.status == WorkItem.Status.CLOSED:
+            raise InvalidTransition("This item is closed; record the call on an open item.")
+        if item.acuity not in (Acuity.URGENT, Acuity.EMERGENT):
+            raise PatientCallRefused("Calls are recorded on urgent and emergent items only.")
+        if outcome not in WorkEvent.CallOutcome.values:
+            raise PatientCallRefused("Choose how the call went: reached, voicemail or no answer.")
+        reason = ""
+        if called_at is not None:
+            if called_at > now + CALL_CLOCK_SLACK:
+                raise PatientCallRefused("The time of the call is later than now.")
+            if called_at < now - CALL_BACKDATE_LIMIT:
+                raise PatientCallRefused("Record a call within 24 hours of making it.")
+            called_at = min(called_at, now)
+            if now - called_at > CALL_CLOCK_SLACK:
+                # The history shows the call's time; keep when it was entered as well.
+                entered = timezone.localtime(now, ZoneInfo(item.clinic.time_zone))
+                reason = f"entered {entered:%d %b %H:%M}"
+        return record_event(
+            item,
+            WorkEvent.Kind.CALLED_PATIENT,
+            actor=actor,
+            from_queue=item.queue,
+            to_queue=None,  # nothing moved: the history shows no "→ queue" for a call
+            to_user=None,
+            call_outcome=outcome,
+            reason=reason,
+            at=called_at,
+        )

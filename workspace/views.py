@@ -3,21 +3,29 @@ change goes through routing.services / billing.services. The selectors that load
 patient's data write it to the access log themselves (told what the page shows), so no
 view here calls the recorder."""
 
+import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
+from accounts import services as account_services
+from accounts.models import User
 from accounts.selectors import current_membership
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
 from inbox.models import Message, PatientDataAccess
 from routing import selectors, work_items
+from routing.exceptions import PatientCallRefused
+from routing.models import WorkEvent
 from triage.models import Classification
 
 MINE = "mine"
@@ -46,7 +54,7 @@ def _selected(request: HttpRequest, membership, queues):
     raise Http404("queue not found")
 
 
-def _page(request: HttpRequest, membership, queue):
+def _page(request: HttpRequest, membership, queue, **limit):
     try:
         after = selectors.parse_cursor(request.GET.get("after"))
     except ValueError as exc:
@@ -55,9 +63,25 @@ def _page(request: HttpRequest, membership, queue):
     shown = PatientDataAccess.What.QUEUE_LIST
     if queue is None:
         return selectors.my_work_page(
-            user=request.user, clinic=membership.clinic, viewed_as=shown, after=after
+            user=request.user, clinic=membership.clinic, viewed_as=shown, after=after, **limit
         )
-    return selectors.queue_page(queue=queue, user=request.user, viewed_as=shown, after=after)
+    return selectors.queue_page(
+        queue=queue, user=request.user, viewed_as=shown, after=after, **limit
+    )
+
+
+def _badge(membership, queues, queue) -> int:
+    """The count in the page's title: unclaimed emergent and urgent items of the pool shown.
+    My work holds only the person's own claimed items, so there it counts their home pool."""
+    pool = queue or selectors.home_queue(queues=queues, role=membership.role)
+    return selectors.waiting_acute_count(queue=pool) if pool else 0
+
+
+def _live_limit(shown: str | None) -> int:
+    # As many rows as the page shows, so rows fetched by "Load more" stay; at least a first
+    # page, so a short queue shows what arrives; at most LIVE_ROWS_MAX.
+    count = int(shown) if shown and shown.isdigit() else 0
+    return min(max(count, selectors.PAGE_SIZE), selectors.LIVE_ROWS_MAX)
 
 
 def _counts(request: HttpRequest, membership, queues, queue) -> dict:
@@ -79,6 +103,7 @@ def work(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
+    badge = _badge(membership, queues, queue)
     context = {
         "membership": membership,
         "queues": queues,
@@ -87,6 +112,10 @@ def work(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "cursor": cursor,
         "now": timezone.now(),
+        "badge": badge,
+        # What the page was drawn with: the live refresh redraws it only when this changes.
+        "version": selectors.page_version(rows=rows, more=cursor is not None, badge=badge),
+        "alert_on": request.user.emergent_arrival_alert,
         **_counts(request, membership, queues, queue),
     }
     return render(request, "workspace/work.html", context)
@@ -95,12 +124,68 @@ def work(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def work_rows(request: HttpRequest) -> HttpResponse:
-    """The next page of rows, for "Load more" (keyset: the position of the last row)."""
+    """Rows of a queue page. With `after`: the next page, for "Load more" (keyset: the
+    position of the last row). Without: the page's rows again, for the live refresh every
+    3 s (static/js/live.js, sent as a background poll so it does not keep the session
+    alive), which says how many rows the page shows and the page_version it was drawn
+    with. Unchanged, the answer is 204: no patient loaded, so nothing written to the
+    access log, and htmx swaps nothing. Changed, the rows are drawn (and logged), with the
+    title and the new version."""
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
-    rows, cursor = _page(request, membership, queue)
-    context = {"rows": rows, "cursor": cursor, "queue_param": queue.pk if queue else MINE}
-    return render(request, "workspace/_rows.html", {**context, "now": timezone.now()})
+    queue_param = queue.pk if queue else MINE
+    if request.GET.get("after"):
+        rows, cursor = _page(request, membership, queue)
+        context = {"rows": rows, "cursor": cursor, "queue_param": queue_param}
+        return render(request, "workspace/_rows.html", {**context, "now": timezone.now()})
+
+    limit = _live_limit(request.GET.get("shown"))
+    badge = _badge(membership, queues, queue)
+    known = request.GET.get("version")
+    if known:
+        if queue is None:
+            now = selectors.my_work_page_version(
+                user=request.user, clinic=membership.clinic, badge=badge, limit=limit
+            )
+        else:
+            now = selectors.queue_page_version(queue=queue, badge=badge, limit=limit)
+        if known == now:
+            return HttpResponse(status=204)
+    rows, cursor = _page(request, membership, queue, limit=limit)
+    context = {
+        "rows": rows,
+        "cursor": cursor,
+        "queue": queue,
+        "queue_param": queue_param,
+        "badge": badge,
+        "cap": selectors.COUNT_CAP,
+        "now": timezone.now(),
+    }
+    response = render(request, "workspace/_live_rows.html", context)
+    # The version of what was drawn (not of the positions read above: the rows may have
+    # moved since). The page keeps it for its next poll; _counts.html refreshes on it.
+    version = selectors.page_version(rows=rows, more=cursor is not None, badge=badge)
+    return trigger_client_event(response, "work-rows-changed", {"version": version}, after="swap")
+
+
+@login_required
+@require_POST
+def arrival_alert(request: HttpRequest) -> HttpResponse:
+    """Turns the emergent arrival alert (a sound and a browser notification) on or off for
+    the person signed in. `on` is the wanted state, so a double click does not undo it."""
+    on = request.POST.get("on") == "1"
+    account_services.set_emergent_arrival_alert(user=request.user, on=on)
+    queue_param = request.POST.get("queue", "")
+    if request.htmx:
+        return render(
+            request,
+            "workspace/_arrival_alert.html",
+            {"alert_on": on, "queue_param": queue_param},
+        )
+    back = reverse("work")
+    if queue_param == MINE or queue_param.isdigit():
+        back += "?" + urlencode({"queue": queue_param})
+    return redirect(back)
 
 
 @login_required
@@ -140,6 +225,12 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "reassign_queues": queues,
         "reassign_people": people,
         "roles": ["clerical", "ma", "nurse", "physician"],
+        "can_record_call": selectors.membership_role(user_id=request.user.pk, clinic=item.clinic)
+        in work_items.CALLERS,
+        "call_outcomes": WorkEvent.CallOutcome.choices,
+        # What the person may do here (the services refuse the rest all the same).
+        "scope": selectors.item_scope(user=request.user, item=item),
+        "after_action_choices": User.AfterAction.choices,
         "time_entries": time_spent.entries,
         "my_timer": time_spent.running_timer,
         "total_minutes": time_spent.total_minutes,
@@ -179,6 +270,22 @@ def _id_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _called_at(request: HttpRequest, item_id: int) -> datetime.datetime | None:
+    """The optional "called at" of the call form (a datetime-local: the clinic's wall
+    clock), as an aware time; None when left blank (the call is now)."""
+    value = request.POST.get("called_at", "").strip()
+    if not value:
+        return None
+    try:
+        at = datetime.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise PatientCallRefused("Give the time of the call as a date and time.") from exc
+    if timezone.is_aware(at):
+        return at
+    item = selectors.access_work_item(user=request.user, item_id=item_id, viewed_as=None)
+    return timezone.make_aware(at, ZoneInfo(item.clinic.time_zone))
+
+
 ACTIONS = {
     "claim": lambda r, i: work_items.claim(actor=r.user, item_id=i),
     "return": lambda r, i: work_items.return_to_queue(
@@ -196,6 +303,12 @@ ACTIONS = {
     "log-time": lambda r, i: billing_services.log_minutes(
         actor=r.user, item_id=i, minutes=_minutes(r.POST.get("minutes"))
     ),
+    "reopen": lambda r, i: work_items.reopen(
+        actor=r.user, item_id=i, reason=r.POST.get("reason", "")
+    ),
+    "called": lambda r, i: work_items.record_patient_call(
+        actor=r.user, item_id=i, outcome=r.POST.get("outcome", ""), called_at=_called_at(r, i)
+    ),
 }
 DONE = {
     "claim": "Claimed: it is yours now.",
@@ -206,8 +319,12 @@ DONE = {
     "timer-start": "Timer started.",
     "timer-stop": "Timer stopped.",
     "log-time": "Time logged.",
+    "called": "Call recorded.",
     "reassign": "Reassigned.",
+    "reopen": "Reopened: it is back in its queue.",
 }
+# After these the screen moves on to the next item of the queue (User.after_action).
+MOVES_ON = {"close", "reply", "reassign"}
 
 
 @login_required
@@ -215,7 +332,8 @@ DONE = {
 def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse:
     # 404 before anything; an action shows nothing of the patient (it redirects to the
     # item's page, which is logged when it is opened).
-    selectors.access_work_item(user=request.user, item_id=item_id, viewed_as=None)
+    item = selectors.access_work_item(user=request.user, item_id=item_id, viewed_as=None)
+    came_from = item.queue_id  # before a reassign moves it
     try:
         if action == "reassign":
             target = request.POST.get("target", "")
@@ -236,7 +354,41 @@ def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpRes
         messages.error(request, error.detail)
     else:
         messages.success(request, DONE[action])
+        if action in MOVES_ON and request.user.after_action == User.AfterAction.NEXT_ITEM:
+            return _next_item(request, queue_id=came_from, done_id=item_id)
     return redirect("work-item", item_id=item_id)
+
+
+def _next_item(request: HttpRequest, *, queue_id: int, done_id: int) -> HttpResponse:
+    """The page of the next item of the queue the person came from that they may take
+    (opened, not claimed), or that queue's page when there is none."""
+    following = selectors.next_item_to_open(
+        user=request.user, queue_id=queue_id, after_item_id=done_id
+    )
+    if following is not None:
+        return redirect("work-item", item_id=following.pk)
+    _, queues = _workspace(request)
+    if any(queue.pk == queue_id for queue in queues):
+        return redirect(reverse("work") + "?" + urlencode({"queue": queue_id}))
+    return redirect("work")  # a queue this person's screen does not list
+
+
+@login_required
+@require_POST
+def set_after_action(request: HttpRequest) -> HttpResponse:
+    """The person's choice of where the screen goes after closing, replying to or
+    reassigning an item; back to the page the form was on."""
+    choice = request.POST.get("after_action", "")
+    if choice not in User.AfterAction.values:
+        return HttpResponseBadRequest("unknown choice")
+    account_services.set_after_action(user=request.user, after_action=choice)
+    messages.success(request, f"Saved: after an action, {User.AfterAction(choice).label.lower()}.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("work")
+    return redirect(back)
 
 
 @login_required
@@ -245,6 +397,6 @@ def claim_next(request: HttpRequest) -> HttpResponse:
     _, queues = _workspace(request)
     item = work_items.claim_next(actor=request.user, queue_ids=[q.pk for q in queues])
     if item is None:
-        messages.info(request, "Nothing waiting in your queues.")
+        messages.info(request, "Nothing waiting in your queues that your role may take.")
         return redirect("work")
     return redirect("work-item", item_id=item.pk)

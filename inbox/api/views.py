@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from inbox.models import PatientDataAccess
 from inbox.selectors import access_clinic, replies_shown, undelivered_replies
 from inbox.services import IncomingMessage, PatientDetails, confirm_delivered, receive_message
+from inbox.validators import validate_phone
 
 
 class PatientInputSerializer(serializers.Serializer):
@@ -16,6 +17,8 @@ class PatientInputSerializer(serializers.Serializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     preferred_language = serializers.CharField(max_length=16, required=False)
     on_chemotherapy = serializers.BooleanField(required=False, allow_null=True, default=None)
+    # One clear error for any bad value (the 40-character limit is the validator's).
+    phone = serializers.CharField(required=False, allow_blank=True, validators=[validate_phone])
 
 
 class ReceiveMessageApi(APIView):

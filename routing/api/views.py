@@ -5,7 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inbox.models import PatientDataAccess
-from routing.selectors import access_queue, open_work_items, work_items_shown
+from routing import work_items
+from routing.selectors import access_queue, access_work_item, open_work_items, work_items_shown
 
 
 class QueueOrderPagination(CursorPagination):
@@ -49,3 +50,85 @@ class WorkItemListApi(APIView):
             user=request.user, items=page, viewed_as=PatientDataAccess.What.QUEUE_LIST_API
         )
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+# --- actions on one work item: thin, each calls one routing.work_items service ----------
+
+
+class WorkItemStateSerializer(serializers.Serializer):
+    """Where an item stands after an action: no patient data."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    queue = serializers.IntegerField(source="queue_id")
+    acuity = serializers.CharField()
+    service_level = serializers.CharField()
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None)
+    closed_at = serializers.DateTimeField()
+    closed_by = serializers.CharField(source="closed_by.username", default=None)
+
+
+class WorkItemActionApi(APIView):
+    """POST /api/v1/work-items/<id>/<action>: 200 with the item as it now stands; a
+    refusal answers its DomainError (403 outside the scope of practice, 409 closed or
+    taken, 400 missing a reason), another clinic's item 404."""
+
+    class InputSerializer(serializers.Serializer):
+        pass
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, item_id: int) -> Response:
+        form = self.InputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        self.act(request, item_id, form.validated_data)
+        item = access_work_item(user=request.user, item_id=item_id, viewed_as=None)
+        return Response(WorkItemStateSerializer(item).data)
+
+
+class ClaimWorkItemApi(WorkItemActionApi):
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        work_items.claim(actor=request.user, item_id=item_id)
+
+
+class ReplyWorkItemApi(WorkItemActionApi):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        work_items.respond(actor=request.user, item_id=item_id, body=data["body"])
+
+
+class CloseWorkItemApi(WorkItemActionApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        work_items.close(actor=request.user, item_id=item_id, reason=data["reason"])
+
+
+class ReopenWorkItemApi(WorkItemActionApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(allow_blank=True)
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        work_items.reopen(actor=request.user, item_id=item_id, reason=data["reason"])
+
+
+class ReassignWorkItemApi(WorkItemActionApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(allow_blank=True)
+        role = serializers.CharField(required=False)
+        queue_id = serializers.IntegerField(required=False)
+        person_id = serializers.IntegerField(required=False)
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        work_items.reassign(
+            actor=request.user,
+            item_id=item_id,
+            reason=data["reason"],
+            role=data.get("role"),
+            queue_id=data.get("queue_id"),
+            person_id=data.get("person_id"),
+        )

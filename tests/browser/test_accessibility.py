@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from accounts.models import Membership, Role
 from billing import services as billing_services
 from billing.models import EVisit, PatientVisit
-from inbox.models import OutgoingMessage
+from inbox.models import OutgoingMessage, Patient
 from routing import selectors, services, work_items
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
@@ -87,6 +87,9 @@ def clinic_with_every_acuity():
         needs_review=True,
         evisit_candidate=True,
     )
+    # The phone as a tel: link, the "Called the patient" form and a call in the history.
+    Patient.objects.filter(pk=urgent.conversation.patient_id).update(phone="+1 (626) 555-0142")
+    work_items.record_patient_call(actor=nurse, item_id=urgent.pk, outcome="voicemail")
     overdue = routed_item(clinic, acuity="routine", subject="Refill", body="Two weeks left.")
     WorkItem.objects.filter(pk=overdue.pk).update(
         due_at=timezone.now() - datetime.timedelta(hours=3)
@@ -121,6 +124,7 @@ def test_queue_pages_have_no_wcag_violations(page, audit, monkeypatch):
     clinic_with_every_acuity()
     # Two rows a page, so "Load more" shows without building 50 items.
     monkeypatch.setitem(selectors.queue_page.__kwdefaults__, "limit", 2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)  # the live refresh's first page too
     log_in(page, "rn.audit")
     expect(page.locator("#queue-title")).to_have_text("Nurse triage")
     expect(page.locator("tbody#rows .acuity-emergent")).to_be_visible()
@@ -186,6 +190,36 @@ def test_work_item_pages_have_no_wcag_violations(page, audit):
     page.goto(f"/work/items/{items['held'].pk}/")
     expect(page.locator("#timer")).to_have_text("Stop timer (t)")
     audit.check(page, "detail: physician, reply delivered, timer running, time logged")
+    audit.assert_clean()
+
+
+def test_scope_of_practice_refusals_and_reopen_have_no_wcag_violations(page, audit):
+    # What a clerk sees on an urgent message (the reasons, "Send to nurse triage") and
+    # after a refused close; a nurse's closed item with its reopen form.
+    clinic = ClinicFactory(name="Oncology - Pasadena")
+    StaffFactory(username="clerk.audit", clinic=clinic, role=Role.CLERICAL)
+    nurse = StaffFactory(username="rn.reopen", clinic=clinic, role=Role.NURSE)
+    urgent = routed_item(clinic, acuity="urgent", level="clerical", subject="Billing, urgent")
+    closed = routed_item(clinic, acuity="routine", subject="Thanks", body="All good now.")
+    work_items.close(actor=nurse, item_id=closed.pk, reason="answered")
+
+    log_in(page, "clerk.audit")
+    page.goto(f"/work/items/{urgent.pk}/")
+    expect(page.get_by_role("button", name="Send to nurse triage")).to_be_visible()
+    audit.check(page, "detail: outside the clerk's scope, send to nurse triage")
+    page.goto(f"/work/items/{closed.pk}/")
+    expect(page.locator("[data-read-only]")).to_be_visible()
+    audit.check(page, "detail: closed, read-only for a clerk")
+    log_out(page)
+
+    log_in(page, "rn.reopen")
+    page.goto(f"/work/items/{closed.pk}/")
+    page.get_by_role("button", name="Reopen").click()  # no reason: the browser asks
+    page.get_by_label("Reason to reopen").fill("The patient called back")
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.locator(".flash")).to_contain_text("Reopened")
+    expect(page.locator("[data-status]")).to_have_text("Open")
+    audit.check(page, "detail: reopened, success notice")
     audit.assert_clean()
 
 
@@ -267,6 +301,7 @@ def test_a_not_found_page_has_no_wcag_violations(page, audit):
 def queue_with_three_items(monkeypatch):
     clinic_with_every_acuity()
     monkeypatch.setitem(selectors.queue_page.__kwdefaults__, "limit", 2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)  # the live refresh's first page too
 
 
 def contrast(first: str, second: str) -> float:

@@ -70,6 +70,9 @@ def test_physician_claims_and_reassigns_then_the_nurse_escalates_and_logs_time(p
     page.get_by_label("Reason", exact=True).fill("A nurse can answer this dose question")
     page.get_by_role("button", name="Reassign").click()
     expect(page.locator(".flash")).to_contain_text("Reassigned")
+    # On to the next item of the physician queue (opened, not claimed).
+    expect(page.locator("#thread-title")).to_contain_text("Crushing chest pain")
+    expect(page.locator("[data-status]")).to_have_text("Open")
     log_out(page)
 
     log_in(page, "rn.kim")

@@ -249,6 +249,15 @@ WALK = [
         mode="my work",
     ),
     Step(
+        "work/rows",
+        "nurse",
+        # The live refresh of a page drawn before a change (an unchanged one answers 204).
+        lambda d: f"/work/rows?queue={d.nurse_pool.pk}&shown=2&version=older",
+        What.QUEUE_LIST,
+        lambda d: {d.alice: d.a1.pk, d.bob: d.b1.pk},
+        mode="live refresh of a pool",
+    ),
+    Step(
         "work/items/<int:item_id>/",
         "nurse",
         lambda d: f"/work/items/{d.a1.pk}/",
@@ -474,13 +483,21 @@ SHOWS_NO_PATIENT = {
     # Staff screens.
     "work/counts": "counts per pool and acuity only (background refresh)",
     "work/next": "claims the next item (POST) and redirects to its page, which is logged",
+    "work/arrival-alert": "the person's emergent arrival alert on or off (POST): the switch",
     "work/items/<int:item_id>/<slug:action>": "an action on an item (POST), then redirects",
+    "work/after-action": "saves where the screen goes after an action (POST), then redirects",
     # Billing.
     "billing/review": "approves or rejects (POST), then redirects",
     "billing/revenue": "sums per clinic and month, and why revenue was missed: no patient",
     # The API.
     "api/v1/messages": "the portal posts a message; the answer is ids and a status",
     "api/v1/work-items/<int:item_id>/time": "minutes from another system (POST): ids back",
+    **{
+        f"api/v1/work-items/<int:item_id>/{action}": (
+            "an action on an item (POST): its id, status, queue, labels and staff back"
+        )
+        for action in ("claim", "reply", "close", "reopen", "reassign")
+    },
     # The admin site's own pages.
     "admin/": "the index: models and the person's own recent actions",
     "admin/login/": "the admin's sign-in form",

@@ -248,3 +248,32 @@ OPEN_CASES = [
 )
 def test_is_open_at(moment, expected):
     assert sla.is_open_at(CLINIC, moment) is expected
+
+
+NO_HOURS = BusinessCalendar(time_zone=NY, windows={})
+AFTER_HOURS_CASES = [
+    ("Friday 19:00", CLINIC, ny(2026, 11, 20, 19), True),
+    ("Friday 10:00", CLINIC, ny(2026, 11, 20, 10), False),
+    ("Monday 07:59", CLINIC, ny(2026, 11, 23, 7, 59), True),
+    ("Monday 08:00 opens", CLINIC, ny(2026, 11, 23, 8), False),
+    ("lunch of a split shift", CLINIC, ny(2026, 11, 23, 12, 30), True),
+    ("Thanksgiving midday", CLINIC, ny(2026, 11, 26, 10), True),
+    ("a closure day midday", CLINIC_WITH_CLOSURE, ny(2026, 11, 24, 10), True),
+    ("Friday 19:00 NY given in UTC", CLINIC, utc(2026, 11, 21, 0), True),
+    ("no business hours set: never after hours", NO_HOURS, ny(2026, 11, 22, 3), False),
+    ("no calendar at all", None, ny(2026, 11, 22, 3), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("calendar", "moment", "expected"),
+    [c[1:] for c in AFTER_HOURS_CASES],
+    ids=[c[0] for c in AFTER_HOURS_CASES],
+)
+def test_is_after_hours(calendar, moment, expected):
+    assert sla.is_after_hours(calendar, moment) is expected
+
+
+def test_is_after_hours_refuses_a_naive_time():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sla.is_after_hours(CLINIC, datetime.datetime(2026, 11, 20, 19))  # noqa: DTZ001
