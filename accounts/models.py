@@ -110,6 +110,8 @@ class FailedSignIn(models.Model):
     attempted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "failed sign-in"
+        verbose_name_plural = "failed sign-ins"
         indexes = [
             # sign_in_lockout: the latest failures of one username, and of one address.
             models.Index(fields=["username", "-attempted_at"], name="failedsignin_by_username"),

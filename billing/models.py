@@ -154,6 +154,8 @@ class EVisit(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "e-visit"
+        verbose_name_plural = "e-visits"
         indexes = [models.Index(fields=["clinic", "status", "window_start"])]
         constraints = [
             # An exported claim always names its export: what makes "never twice" checkable.

@@ -122,6 +122,8 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
                         birth_date=datetime.date(rng.randint(1940, 2005), rng.randint(1, 12), 15),
                         preferred_language=row.language,
                         on_chemotherapy=row.on_chemotherapy,
+                        # 555-01xx: numbers reserved for fiction, never a real patient.
+                        phone=f"(626) 555-01{index % 100:02d}",
                     ),
                     subject=row.subject,
                     body=row.body,

@@ -139,9 +139,11 @@ class WorkEvent(models.Model):
         SLA_BREACHED = "sla_breached", "SLA breached"
         ALERTED = "alerted", "Alert sent"
         CALLED_PATIENT = "called_patient", "Called the patient"
+        AFTER_HOURS_ACKNOWLEDGED = "after_hours_acknowledged", "After hours: patient told to call"
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)
+
     class CallOutcome(models.TextChoices):
         REACHED = "reached", "Reached the patient"
         VOICEMAIL = "voicemail", "Left a voicemail"
@@ -281,6 +283,10 @@ class ClinicRouting(TimeStampedModel):
         "alert the on-call nurse for urgent messages after hours", default=False
     )
 
+    class Meta:
+        verbose_name = "clinic routing settings"
+        verbose_name_plural = "clinic routing settings"
+
     def __str__(self) -> str:
         return f"Routing settings of {self.clinic}"
 
@@ -343,6 +349,8 @@ class OnCallShift(models.Model):
     ends_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "on-call shift"
+        verbose_name_plural = "on-call shifts"
         indexes = [models.Index(fields=["clinic", "starts_at", "ends_at"])]
         constraints = [
             models.CheckConstraint(
@@ -365,6 +373,8 @@ class AutoReplyTemplate(TimeStampedModel):
     body = models.TextField()
 
     class Meta:
+        verbose_name = "auto-reply template"
+        verbose_name_plural = "auto-reply templates"
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "name", "language"], name="autoreply_one_per_name_language"

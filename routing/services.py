@@ -298,7 +298,7 @@ def acknowledge_after_hours(
     item.save(update_fields=["after_hours_acknowledged_at", "updated_at"])
     record_event(
         item,
-        WorkEvent.Kind.ALERTED,
+        WorkEvent.Kind.AFTER_HOURS_ACKNOWLEDGED,
         message=message,
         to_queue=None,
         to_user=None,

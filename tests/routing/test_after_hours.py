@@ -110,7 +110,7 @@ def test_urgent_message_on_friday_evening_is_acknowledged_once_in_spanish():
     assert "911" in reply.body
     assert "{" not in reply.body
     assert item.after_hours_acknowledged_at is not None
-    events = item.events.filter(kind=WorkEvent.Kind.ALERTED)
+    events = item.events.filter(kind=WorkEvent.Kind.AFTER_HOURS_ACKNOWLEDGED)
     assert [e.reason for e in events] == [
         "after hours: patient told to call (automatic acknowledgement, es)"
     ]
