@@ -59,8 +59,8 @@ def _timed_item(*, actor: User, item_id: int) -> WorkItem:
 def start_timer(*, actor: User, item_id: int) -> TimeEntry:
     item = _timed_item(actor=actor, item_id=item_id)
     if item.status == WorkItem.Status.CLOSED:
-        # New work on a closed item starts by reopening it; time already spent on it can
-        # still be logged (log_minutes) and a running timer stopped.
+        # A closed item is read-only: new work (and its time) starts by reopening it;
+        # only a timer still running from before the close can be stopped.
         raise WorkItemClosed(
             "This item is closed: a nurse or physician may reopen it to work on it again. "
             "Time already spent can still be logged."
@@ -97,6 +97,10 @@ def log_minutes(
     if not isinstance(minutes, int) or not 1 <= minutes <= MAX_MANUAL_MINUTES:
         raise InvalidTarget(f"Minutes must be a whole number from 1 to {MAX_MANUAL_MINUTES}.")
     item = _timed_item(actor=actor, item_id=item_id)
+    if item.status == WorkItem.Status.CLOSED:
+        raise WorkItemClosed(
+            "This item is closed: a nurse or physician may reopen it to log more time on it."
+        )
     ended = timezone.now()
     with transaction.atomic():
         entry = _create_time_entry(

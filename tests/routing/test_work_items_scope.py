@@ -327,9 +327,11 @@ def test_a_closed_item_says_who_closed_it_when_refusing(closed_item, staff):
     )
 
 
-def test_time_already_spent_can_still_be_logged_on_a_closed_item(closed_item, staff):
-    entry = billing_services.log_minutes(actor=staff[Role.NURSE], item_id=closed_item.pk, minutes=4)
-    assert entry.seconds == 240
+def test_no_time_is_logged_on_a_closed_item(closed_item, staff):
+    # Read-only: time spent after the close is logged once a nurse or physician reopens it.
+    with pytest.raises(WorkItemClosed):
+        billing_services.log_minutes(actor=staff[Role.NURSE], item_id=closed_item.pk, minutes=4)
+    assert not TimeEntry.objects.filter(work_item=closed_item).exists()
 
 
 @pytest.mark.parametrize("role", [Role.NURSE, Role.PHYSICIAN])
