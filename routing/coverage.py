@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Absence, Clinic, User
-from routing import selectors
+from routing import clinic_settings
 from routing.events import record_event
 from routing.models import WorkEvent, WorkItem
 
@@ -17,17 +17,17 @@ def resolve_person(
 ) -> tuple[User | None, str]:
     """Who actually gets work meant for this person: them, their cover while they are
     out of office, or nobody (the role pool), with the reason."""
-    if selectors.membership_role(user_id=user_id, clinic=clinic) is None:
+    if clinic_settings.membership_role(user_id=user_id, clinic=clinic) is None:
         return None, f"user {user_id} is not staff of this clinic: left in the pool"
     user = User.objects.get(pk=user_id)
-    absence = selectors.current_absence(user_id=user_id, at=at)
+    absence = clinic_settings.current_absence(user_id=user_id, at=at)
     if absence is None:
         return user, f"assigned to {user.get_username()}"
     cover = absence.covering_user
     if (
         cover is not None
-        and selectors.membership_role(user_id=cover.pk, clinic=clinic) is not None
-        and selectors.current_absence(user_id=cover.pk, at=at) is None
+        and clinic_settings.membership_role(user_id=cover.pk, clinic=clinic) is not None
+        and clinic_settings.current_absence(user_id=cover.pk, at=at) is None
     ):
         return cover, f"{user.get_username()} out of office: covered by {cover.get_username()}"
     return None, f"{user.get_username()} out of office: back to the role pool"

@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Clinic, Role, User
 from config.celery import DATABASE_RETRY
-from routing import selectors
+from routing import clinic_settings
 from routing.models import Notification, WorkItem
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class WebhookChannel:
     timeout_seconds = 5
 
     def send(self, notification: Notification) -> None:
-        routing_settings = selectors.clinic_routing(clinic=notification.clinic)
+        routing_settings = clinic_settings.clinic_routing(clinic=notification.clinic)
         body = json.dumps(
             {
                 "id": notification.pk,
@@ -110,14 +110,14 @@ def on_call_recipients(*, item: WorkItem, at: datetime.datetime) -> list[Recipie
     clinic's fallback address; with none, every nurse and physician of the clinic. The
     clinic's webhook, when set, always gets it too. Never nobody."""
     return _with_fallbacks(
-        clinic=item.clinic, first=selectors.on_call_clinicians(clinic=item.clinic, at=at)
+        clinic=item.clinic, first=clinic_settings.on_call_clinicians(clinic=item.clinic, at=at)
     )
 
 
 def administrator_recipients(*, clinic: Clinic) -> list[Recipient]:
     """The clinic's administrators, with the same fallbacks and webhook as above."""
     return _with_fallbacks(
-        clinic=clinic, first=selectors.clinicians_of(clinic=clinic, roles=(Role.ADMIN,))
+        clinic=clinic, first=clinic_settings.clinicians_of(clinic=clinic, roles=(Role.ADMIN,))
     )
 
 
@@ -126,12 +126,12 @@ def _emails(users) -> list[Recipient]:
 
 
 def _with_fallbacks(*, clinic: Clinic, first: list[User]) -> list[Recipient]:
-    routing_settings = selectors.clinic_routing(clinic=clinic)
+    routing_settings = clinic_settings.clinic_routing(clinic=clinic)
     recipients = _emails(first)
     if not recipients and routing_settings.on_call_fallback_email:
         recipients = [Recipient("email", routing_settings.on_call_fallback_email)]
     if not recipients:
-        recipients = _emails(selectors.clinicians_of(clinic=clinic))
+        recipients = _emails(clinic_settings.clinicians_of(clinic=clinic))
     if routing_settings.alert_webhook_url:
         recipients.append(Recipient("webhook", routing_settings.alert_webhook_url))
     if not recipients:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Clinic, User
 from config.celery import DATABASE_RETRY
-from routing import replay, rules, selectors, sla
+from routing import clinic_settings, replay, rules, selectors, sla
 from routing.facts import facts_from_labels, message_facts
 from routing.models import RuleReplay
 from triage.classification import labels_for
@@ -90,17 +90,17 @@ def routing_preview(
         time_zone=clinic.time_zone,
         labels=labels,
     )
-    current = selectors.routing_rules(clinic=clinic)
+    current = clinic_settings.routing_rules(clinic=clinic)
     seen = replay.compare(
         facts,
         current=current,
         after_rules=replay.proposed_rules(current, edited),
-        queue_roles=selectors.queue_roles(clinic=clinic),
-        default_queues=selectors.default_queue_ids(clinic=clinic),
+        queue_roles=clinic_settings.queue_roles(clinic=clinic),
+        default_queues=clinic_settings.default_queue_ids(clinic=clinic),
     )
     after = seen.after
     target = sla.pick_target(
-        acuity=after.acuity, role=after.role, rules=selectors.sla_rules(clinic=clinic)
+        acuity=after.acuity, role=after.role, rules=clinic_settings.sla_rules(clinic=clinic)
     )
     return RoutingPreview(
         classification=labels,
@@ -114,10 +114,10 @@ def routing_preview(
         due_at=sla.due_at(
             received_at=received_at,
             target=target,
-            calendar=selectors.business_calendar(clinic=clinic),
+            calendar=clinic_settings.business_calendar(clinic=clinic),
         ),
         time_zone=clinic.time_zone,
-        queue_names=selectors.queue_names(clinic=clinic),
+        queue_names=clinic_settings.queue_names(clinic=clinic),
     )
 
 
@@ -206,9 +206,9 @@ def _replay_report(request: RuleReplay, messages) -> dict:
     clinic = request.clinic
     # proposed_rule holds exactly the Rule fields but the id (request_rule_replay).
     edited = rules.Rule(id=request.rule_id, **request.proposed_rule)
-    current = selectors.routing_rules(clinic=clinic)
-    roles = selectors.queue_roles(clinic=clinic)
-    defaults = selectors.default_queue_ids(clinic=clinic)
+    current = clinic_settings.routing_rules(clinic=clinic)
+    roles = clinic_settings.queue_roles(clinic=clinic)
+    defaults = clinic_settings.default_queue_ids(clinic=clinic)
     report = replay.ReplayReport()
     after_pk = 0
     while True:
@@ -238,7 +238,7 @@ def _replay_report(request: RuleReplay, messages) -> dict:
         )
         request.processed = report.messages
         RuleReplay.objects.filter(pk=request.pk).update(processed=report.messages)
-    names = selectors.queue_names(clinic=clinic)
+    names = clinic_settings.queue_names(clinic=clinic)
     return replay_report_as_json(report, queue_names=names)
 
 

@@ -1,29 +1,20 @@
+"""Reads of routing for the staff screens and the API: queues, work items, pages and
+counts, always scoped to the user's clinics."""
+
 import datetime
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 
-import holidays
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
-from accounts.models import Absence, Clinic, Membership, Role, User
+from accounts.models import Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
 from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import Message, OutgoingMessage
-from routing import scope, sla
 from routing.models import (
-    AutoReplyTemplate,
-    BusinessHours,
-    ClinicClosure,
-    ClinicRouting,
-    OnCallShift,
     Queue,
-    RoutingRule,
-    ScopeGrant,
-    SlaPolicy,
     WorkItem,
 )
 from triage.ml.labels import ACUITY_RANK, Acuity
@@ -58,154 +49,6 @@ def open_work_items(*, user: User, queue: Queue | None = None) -> QuerySet[WorkI
 
 
 # Wording a clinic may replace with its own AutoReplyTemplate rows.
-DEFAULT_AUTO_REPLIES = {
-    ("emergency", "en"): (
-        "We received your message. If this is an emergency, call 911 now or go to the "
-        "nearest emergency room. Do not wait for a reply here. A nurse from {clinic} will "
-        "call you as soon as possible."
-    ),
-    ("emergency", "es"): (
-        "Recibimos su mensaje. Si es una emergencia, llame al 911 ahora o vaya a la sala "
-        "de emergencias más cercana. No espere una respuesta aquí. Una enfermera de "
-        "{clinic} le llamará lo antes posible."
-    ),
-    # An urgent message received while the clinic is closed (services.acknowledge_after_hours).
-    ("after_hours", "en"): (
-        "We received your message. The {clinic} office is closed now; your message will be "
-        "read when we open. If you need help before then, call our after-hours line at "
-        "{after_hours_phone}. If this is an emergency, call 911 now."
-    ),
-    ("after_hours", "es"): (
-        "Recibimos su mensaje. La oficina de {clinic} está cerrada ahora; leeremos su "
-        "mensaje cuando abramos. Si necesita ayuda antes, llame a nuestra línea fuera del "
-        "horario de atención al {after_hours_phone}. Si es una emergencia, llame al 911 ahora."
-    ),
-}
-AFTER_HOURS_PHONE = "{after_hours_phone}"
-# In place of any wording that names the after-hours line while the clinic has none set:
-# a patient is never told to call an empty number.
-WITHOUT_AFTER_HOURS_LINE = {
-    "en": (
-        "We received your message. The {clinic} office is closed now; your message will be "
-        "read when we open. If you need care before then, or if this is an emergency, call "
-        "911 or go to the nearest emergency department."
-    ),
-    "es": (
-        "Recibimos su mensaje. La oficina de {clinic} está cerrada ahora; leeremos su "
-        "mensaje cuando abramos. Si necesita atención antes, o si es una emergencia, llame "
-        "al 911 o vaya a la sala de emergencias más cercana."
-    ),
-}
-
-
-def clinic_routing(*, clinic: Clinic) -> ClinicRouting:
-    settings_row = ClinicRouting.objects.filter(clinic=clinic).first()
-    return settings_row or ClinicRouting(clinic=clinic)
-
-
-@lru_cache(maxsize=64)
-def _public_holidays(country: str, subdivision: str):
-    if not country:
-        return frozenset()
-    return holidays.country_holidays(country, subdiv=subdivision or None)
-
-
-def business_calendar(*, clinic: Clinic) -> sla.BusinessCalendar:
-    windows: dict[int, list[tuple[datetime.time, datetime.time]]] = {}
-    for hours in BusinessHours.objects.filter(clinic=clinic):
-        windows.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
-    routing_settings = clinic_routing(clinic=clinic)
-    return sla.BusinessCalendar(
-        time_zone=clinic.time_zone,
-        windows=windows,
-        holidays=_public_holidays(
-            routing_settings.holiday_country, routing_settings.holiday_subdivision
-        ),
-        closures=frozenset(
-            ClinicClosure.objects.filter(clinic=clinic).values_list("date", flat=True)
-        ),
-    )
-
-
-def sla_rules(*, clinic: Clinic) -> list[sla.SlaRule]:
-    return [
-        sla.SlaRule(
-            acuity=policy.acuity,
-            target=sla.SlaTarget(sla.Clock(policy.clock), policy.amount),
-            role=policy.role or None,
-        )
-        for policy in SlaPolicy.objects.filter(clinic=clinic)
-    ]
-
-
-def routing_rules(*, clinic: Clinic) -> list:
-    return [rule.as_rule() for rule in RoutingRule.objects.filter(clinic=clinic, enabled=True)]
-
-
-def queue_roles(*, clinic: Clinic) -> dict[int, str]:
-    return dict(Queue.objects.filter(clinic=clinic).values_list("id", "role"))
-
-
-def auto_reply_text(*, clinic: Clinic, name: str, language: str) -> tuple[str, str]:
-    """(language, text) of a clinic's automatic reply: the clinic's own wording in the
-    patient's language, else ours in that language, else English."""
-    language = (language or "en").lower().split("-")[0]
-    for lang in dict.fromkeys((language, "en")):
-        own = AutoReplyTemplate.objects.filter(clinic=clinic, name=name, language=lang).first()
-        if own is not None:
-            return _with_after_hours_line(own.body, clinic=clinic, language=lang)
-        if (name, lang) in DEFAULT_AUTO_REPLIES:
-            text = DEFAULT_AUTO_REPLIES[(name, lang)].replace("{clinic}", clinic.name)
-            return _with_after_hours_line(text, clinic=clinic, language=lang)
-    raise LookupError(f"no auto-reply template {name!r}")
-
-
-def _with_after_hours_line(text: str, *, clinic: Clinic, language: str) -> tuple[str, str]:
-    """(language, text) with the clinic's after-hours line filled in wherever the wording
-    (ours or the clinic's own) says {after_hours_phone}. With no line set, the whole text
-    gives way to the wording without a number, in the same language when we have it."""
-    if AFTER_HOURS_PHONE not in text:
-        return language, text
-    phone = clinic_routing(clinic=clinic).after_hours_phone.strip()
-    if phone:
-        return language, text.replace(AFTER_HOURS_PHONE, phone)
-    if language not in WITHOUT_AFTER_HOURS_LINE:
-        language = "en"
-    return language, WITHOUT_AFTER_HOURS_LINE[language].replace("{clinic}", clinic.name)
-
-
-def on_call_clinicians(*, clinic: Clinic, at: datetime.datetime) -> list[User]:
-    shifts = OnCallShift.objects.filter(
-        clinic=clinic, starts_at__lte=at, ends_at__gt=at
-    ).select_related("clinician")
-    return [shift.clinician for shift in shifts]
-
-
-def clinicians_of(*, clinic: Clinic, roles=(Role.NURSE, Role.PHYSICIAN)) -> list[User]:
-    return [
-        m.user
-        for m in Membership.objects.filter(clinic=clinic, role__in=roles).select_related("user")
-    ]
-
-
-def current_absence(*, user_id: int, at: datetime.datetime) -> Absence | None:
-    return (
-        Absence.objects.filter(user_id=user_id, starts_at__lte=at, ends_at__gt=at)
-        .select_related("covering_user")
-        .first()
-    )
-
-
-def membership_role(*, user_id: int, clinic: Clinic) -> str | None:
-    return (
-        Membership.objects.filter(user_id=user_id, clinic=clinic)
-        .values_list("role", flat=True)
-        .first()
-    )
-
-
-# --- staff screens -----------------------------------------------------------------------
-
 PAGE_SIZE = 50
 ROLE_HOME_QUEUE = {
     Role.CLERICAL: Role.CLERICAL,
@@ -527,14 +370,6 @@ def pool_totals(*, queues: list[Queue], now: datetime.datetime) -> dict[int, dic
 # --- testing a rule before it is saved -------------------------------------------------
 
 
-def queue_names(*, clinic: Clinic) -> dict[int, str]:
-    return dict(Queue.objects.filter(clinic=clinic).values_list("id", "name"))
-
-
-def default_queue_ids(*, clinic: Clinic) -> dict[str, int]:
-    return dict(Queue.objects.filter(clinic=clinic, is_role_default=True).values_list("role", "id"))
-
-
 def routed_messages_since(*, clinic: Clinic, since: datetime.datetime):
     """The clinic's routed messages received since `since`, oldest first, with what the
     router read: classification and patient."""
@@ -556,121 +391,3 @@ def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
 
 
 # --- scope of practice (routing/scope.py) ---------------------------------------------
-
-
-def scope_grants(*, clinic_ids: Iterable[int], role: str | None = None) -> list[scope.Grant]:
-    """The clinics' widenings of the default scope (for one role, or all)."""
-    grants = ScopeGrant.objects.filter(clinic_id__in=list(clinic_ids))
-    if role is not None:
-        grants = grants.filter(role=role)
-    return [
-        scope.Grant(role=g.role, action=g.action, service_level=g.service_level, acuity=g.acuity)
-        for g in grants
-    ]
-
-
-def physician_replied(*, item: WorkItem) -> bool:
-    """Whether a physician of the item's clinic has answered the patient on this
-    conversation (a staff reply whose author holds the physician role there): what a
-    nurse needs before closing a physician-level item."""
-    physicians = Membership.objects.filter(clinic_id=item.clinic_id, role=Role.PHYSICIAN)
-    return OutgoingMessage.objects.filter(
-        conversation_id=item.conversation_id,
-        kind=OutgoingMessage.Kind.STAFF_REPLY,
-        author_id__in=physicians.values("user_id"),
-    ).exists()
-
-
-def scope_decisions(
-    *, user: User, item: WorkItem, actions: Iterable[str] = scope.ACTIONS
-) -> dict[str, scope.Decision]:
-    """What `user` may do to `item` by the scope of practice: action -> decision, with
-    the role they hold in the item's clinic and the clinic's grants."""
-    role = membership_role(user_id=user.pk, clinic=item.clinic_id)
-    grants = scope_grants(clinic_ids=[item.clinic_id], role=role) if role else []
-    replied = None
-    decisions = {}
-    for action in actions:
-        if action == scope.CLOSE and item.service_level == scope.PHYSICIAN and replied is None:
-            replied = physician_replied(item=item)
-        decisions[action] = scope.decide(
-            role=role,
-            action=action,
-            service_level=item.service_level,
-            acuity=item.acuity,
-            physician_replied=bool(replied),
-            grants=grants,
-        )
-    return decisions
-
-
-@dataclass(frozen=True)
-class ItemScope:
-    """What the work item page may offer a person, by the scope of practice."""
-
-    role: str | None
-    decisions: dict[str, scope.Decision]
-    # Why some actions are not offered, in plain words (one sentence per cause).
-    refusals: list[str]
-    # Offer "Send to nurse triage" (a reassign to the nurse role), with this reason.
-    send_to_nurse: bool
-    send_to_nurse_reason: str
-    reopen: scope.Decision
-
-
-def item_scope(*, user: User, item: WorkItem) -> ItemScope:
-    role = membership_role(user_id=user.pk, clinic=item.clinic_id)
-    decisions = scope_decisions(user=user, item=item)
-    offered = [scope.REPLY, scope.CLOSE] if item.status != WorkItem.Status.CLOSED else []
-    if item.status == WorkItem.Status.OPEN:
-        offered.insert(0, scope.CLAIM)
-    refused = [a for a in offered if not decisions[a].allowed]
-    by_role = [a for a in refused if not decisions[a].awaits_physician_reply]
-    refusals = (
-        [
-            scope.refusal(
-                role=role, actions=by_role, service_level=item.service_level, acuity=item.acuity
-            )
-        ]
-        if by_role
-        else []
-    )
-    refusals += [decisions[a].reason for a in refused if decisions[a].awaits_physician_reply]
-    return ItemScope(
-        role=role,
-        decisions=decisions,
-        refusals=refusals,
-        send_to_nurse=any(decisions[a].send_to_nurse for a in refused),
-        send_to_nurse_reason=f"outside the scope of practice of {role or 'my role'}",
-        reopen=scope.decide_reopen(role=role),
-    )
-
-
-def claimable_by(*, user: User) -> Q:
-    """A filter of work items: those `user` may claim by the scope of practice of the role
-    they hold in each item's clinic (with that clinic's grants)."""
-    memberships = Membership.objects.filter(user_id=user.pk).values_list("clinic_id", "role")
-    allowed = Q(pk__in=[])
-    for clinic_id, role in memberships:
-        grants = scope_grants(clinic_ids=[clinic_id], role=role)
-        for level, acuity in sorted(scope.claimable_cases(role=role, grants=grants)):
-            allowed |= Q(clinic_id=clinic_id, service_level=level, acuity=acuity)
-    return allowed
-
-
-def next_item_to_open(*, user: User, queue_id: int, after_item_id: int) -> WorkItem | None:
-    """The item to show after acting on one: the most acute, earliest-due open item of
-    the same queue that `user` may claim (held by nobody), other than the one just done."""
-    return (
-        WorkItem.objects.filter(
-            queue_id=queue_id,
-            clinic__in=clinics_for_user(user=user),
-            status=WorkItem.Status.OPEN,
-            claimed_by__isnull=True,
-        )
-        .filter(claimable_by(user=user))
-        .exclude(pk=after_item_id)
-        .order_by("acuity_rank", "due_at", "id")
-        .only("id")
-        .first()
-    )

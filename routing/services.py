@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Clinic, User
 from inbox import services as inbox_services
 from inbox.models import Message, OutgoingMessage
-from routing import notifications, rules, selectors, sla
+from routing import clinic_settings, notifications, rules, sla
 from routing.coverage import resolve_person
 from routing.events import record_event
 from routing.facts import message_facts
@@ -68,19 +68,19 @@ def decide(*, message: Message, classification: Classification, clinic: Clinic):
         message=message, classification=classification, time_zone=clinic.time_zone
     )
     decision = rules.evaluate(
-        selectors.routing_rules(clinic=clinic),
+        clinic_settings.routing_rules(clinic=clinic),
         facts,
-        queue_roles=selectors.queue_roles(clinic=clinic),
+        queue_roles=clinic_settings.queue_roles(clinic=clinic),
     )
     if classification.unclassified:
         decision = _with_reason(decision, "classifier failed: nurse triage as urgent")
     target = sla.pick_target(
-        acuity=decision.acuity, role=decision.role, rules=selectors.sla_rules(clinic=clinic)
+        acuity=decision.acuity, role=decision.role, rules=clinic_settings.sla_rules(clinic=clinic)
     )
     due_at = sla.due_at(
         received_at=message.created_at,
         target=target,
-        calendar=selectors.business_calendar(clinic=clinic),
+        calendar=clinic_settings.business_calendar(clinic=clinic),
     )
     return decision, target, due_at
 
@@ -271,7 +271,7 @@ def _side_effects(*, item, message, decision, clinic) -> None:
 
 def send_auto_reply(*, message: Message, clinic: Clinic, template: str) -> OutgoingMessage:
     """The automatic reply to one patient message, once per template (unique key)."""
-    language, text = selectors.auto_reply_text(
+    language, text = clinic_settings.auto_reply_text(
         clinic=clinic, name=template, language=message.conversation.patient.preferred_language
     )
     return inbox_services.send_auto_reply(
@@ -291,7 +291,7 @@ def acknowledge_after_hours(
     if item.after_hours_acknowledged_at is not None:
         return None
     # Receipt time, like the due time and the rules' time_of_day: when the patient wrote.
-    if not sla.is_after_hours(selectors.business_calendar(clinic=clinic), message.created_at):
+    if not sla.is_after_hours(clinic_settings.business_calendar(clinic=clinic), message.created_at):
         return None
     reply = send_auto_reply(message=message, clinic=clinic, template=AFTER_HOURS_TEMPLATE)
     item.after_hours_acknowledged_at = reply.created_at
@@ -304,7 +304,7 @@ def acknowledge_after_hours(
         to_user=None,
         reason=f"after hours: patient told to call (automatic acknowledgement, {reply.language})",
     )
-    if selectors.clinic_routing(clinic=clinic).alert_on_call_for_after_hours_urgent:
+    if clinic_settings.clinic_routing(clinic=clinic).alert_on_call_for_after_hours_urgent:
         alert_on_call_after_hours(item=item, message=message)
     return reply
 

@@ -21,7 +21,7 @@ from accounts.models import Role, User
 from accounts.selectors import clinics_for_user
 from inbox import services as inbox_services
 from inbox.models import OutgoingMessage
-from routing import scope, selectors, sla
+from routing import clinic_settings, scope, scope_selectors, selectors, sla
 from routing.coverage import resolve_person
 from routing.events import record_event
 from routing.exceptions import (
@@ -64,7 +64,7 @@ def _refuse_if_closed(item: WorkItem, *, done: str) -> None:
 
 
 def _check_scope(*, actor: User, item: WorkItem, action: str) -> None:
-    decision = selectors.scope_decisions(user=actor, item=item, actions=[action])[action]
+    decision = scope_selectors.scope_decisions(user=actor, item=item, actions=[action])[action]
     if not decision.allowed:
         raise OutsideScopeOfPractice(decision.reason)
 
@@ -109,7 +109,7 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
             WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(queue__in=queues, status=WorkItem.Status.OPEN, claimed_by__isnull=True)
             # Never hand out what the person may not take (their role's scope of practice).
-            .filter(selectors.claimable_by(user=actor))
+            .filter(scope_selectors.claimable_by(user=actor))
             .order_by("acuity_rank", "due_at", "id")
             .first()
         )
@@ -175,7 +175,7 @@ def reassign(
             if queue is None or queue.role not in ServiceLevel.values:
                 raise InvalidTarget("No such work queue in this clinic.")
         else:
-            person_role = selectors.membership_role(user_id=person_id, clinic=item.clinic)
+            person_role = clinic_settings.membership_role(user_id=person_id, clinic=item.clinic)
             if person_role not in ServiceLevel.values:
                 raise InvalidTarget("Assign work to clinical staff of this clinic.")
             person, why = resolve_person(user_id=person_id, clinic=item.clinic, at=timezone.now())
@@ -224,9 +224,9 @@ def _check_reassign_scope(*, actor: User, item: WorkItem, to_level: str) -> None
     """Up, anyone may; sideways or down, only someone who may claim the item."""
     if scope.is_move_up(from_level=item.service_level, to_level=to_level):
         return
-    claim_decision = selectors.scope_decisions(user=actor, item=item, actions=[scope.CLAIM])
+    claim_decision = scope_selectors.scope_decisions(user=actor, item=item, actions=[scope.CLAIM])
     decision = scope.decide_reassign(
-        role=selectors.membership_role(user_id=actor.pk, clinic=item.clinic),
+        role=clinic_settings.membership_role(user_id=actor.pk, clinic=item.clinic),
         may_claim=claim_decision[scope.CLAIM].allowed,
         from_level=item.service_level,
         to_level=to_level,
@@ -328,7 +328,7 @@ def reopen(*, actor: User, item_id: int, reason: str) -> WorkItem:
         if item.status != WorkItem.Status.CLOSED:
             raise InvalidTransition("This item is not closed.")
         decision = scope.decide_reopen(
-            role=selectors.membership_role(user_id=actor.pk, clinic=item.clinic)
+            role=clinic_settings.membership_role(user_id=actor.pk, clinic=item.clinic)
         )
         if not decision.allowed:
             raise OutsideScopeOfPractice(decision.reason)
@@ -339,12 +339,14 @@ def reopen(*, actor: User, item_id: int, reason: str) -> WorkItem:
         target = sla.pick_target(
             acuity=item.acuity,
             role=item.service_level,
-            rules=selectors.sla_rules(clinic=item.clinic),
+            rules=clinic_settings.sla_rules(clinic=item.clinic),
         )
         item.release()
         item.closed_at, item.closed_by = None, None
         item.due_at = sla.due_at(
-            received_at=now, target=target, calendar=selectors.business_calendar(clinic=item.clinic)
+            received_at=now,
+            target=target,
+            calendar=clinic_settings.business_calendar(clinic=item.clinic),
         )
         item.breached_at = None
         item.save()
@@ -375,7 +377,7 @@ def record_patient_call(
     now = timezone.now()
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
-        role = selectors.membership_role(user_id=actor.pk, clinic=item.clinic)
+        role = clinic_settings.membership_role(user_id=actor.pk, clinic=item.clinic)
         if role not in CALLERS:
             raise PatientCallNotPermitted(
                 "Calls to patients are recorded by MAs, nurses and physicians."

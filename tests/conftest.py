@@ -1,5 +1,4 @@
 import io
-import os
 from pathlib import Path
 
 import joblib
@@ -8,6 +7,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from tests import model_cache
 from triage.ml.classifier import DEFAULT_VARIANT
 from triage.ml.corpus import corpus_hash, load_corpus
 from triage.ml.training import fit_model
@@ -31,7 +31,24 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-MODEL_CACHE = Path(settings.BASE_DIR) / "var" / "test-cache"
+_background_fit = None
+
+
+def _start_fitting_if_needed(items) -> None:
+    # Fit the suite's model in its own process as soon as the tests are collected, unless
+    # it is cached or no test needs it: the tests that need no model run meanwhile (a
+    # fresh clone saves most of the fit's time).
+    global _background_fit
+    if not any("trained_triage_model" in item.fixturenames for item in items):
+        return
+    rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
+    if not model_cache.cache_path(corpus_hash(rows), DEFAULT_VARIANT).exists():
+        _background_fit = model_cache.start_background_fit()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _background_fit is not None and _background_fit.poll() is None:
+        _background_fit.terminate()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,6 +62,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
 
 
+def pytest_collection_finish(session):
+    _start_fitting_if_needed(session.items)  # the items left after -m/-k deselection
+
+
 @pytest.fixture(scope="session")
 def trained_triage_model():
     """The default model fit on the repository corpus (pure, no database), cached under
@@ -52,17 +73,14 @@ def trained_triage_model():
     change, not once per run."""
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
     data_hash = corpus_hash(rows)
-    cached = MODEL_CACHE / f"triage-{DEFAULT_VARIANT}-{data_hash[:16]}.joblib"
-    if cached.exists():
+    cached = model_cache.cache_path(data_hash, DEFAULT_VARIANT)
+    if model_cache.wait_for(cached, _background_fit):
         artifact = cached.read_bytes()
         model = joblib.load(io.BytesIO(artifact))
-    else:
+    else:  # the background fit failed (its log: var/test-cache/fit.log): fit here
         model = fit_model(rows, DEFAULT_VARIANT)
         artifact = serialize_model(model)
-        MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(artifact)
-        partial.replace(cached)  # atomic: a parallel run never reads half a file
+        model_cache.write_atomically(cached, artifact)
     return model, artifact, data_hash
 
 

@@ -23,7 +23,7 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
 from inbox.models import Message, PatientDataAccess
-from routing import selectors, work_items
+from routing import clinic_settings, scope_selectors, selectors, work_items
 from routing.exceptions import PatientCallRefused
 from routing.models import WorkEvent
 from triage.models import Classification
@@ -225,11 +225,13 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "reassign_queues": queues,
         "reassign_people": people,
         "roles": ["clerical", "ma", "nurse", "physician"],
-        "can_record_call": selectors.membership_role(user_id=request.user.pk, clinic=item.clinic)
+        "can_record_call": clinic_settings.membership_role(
+            user_id=request.user.pk, clinic=item.clinic
+        )
         in work_items.CALLERS,
         "call_outcomes": WorkEvent.CallOutcome.choices,
         # What the person may do here (the services refuse the rest all the same).
-        "scope": selectors.item_scope(user=request.user, item=item),
+        "scope": scope_selectors.item_scope(user=request.user, item=item),
         "after_action_choices": User.AfterAction.choices,
         "time_entries": time_spent.entries,
         "my_timer": time_spent.running_timer,
@@ -362,7 +364,7 @@ def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpRes
 def _next_item(request: HttpRequest, *, queue_id: int, done_id: int) -> HttpResponse:
     """The page of the next item of the queue the person came from that they may take
     (opened, not claimed), or that queue's page when there is none."""
-    following = selectors.next_item_to_open(
+    following = scope_selectors.next_item_to_open(
         user=request.user, queue_id=queue_id, after_item_id=done_id
     )
     if following is not None:

@@ -5,7 +5,7 @@ import time
 
 from playwright.sync_api import expect
 
-from accounts.models import Role
+from accounts.models import Role, User
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.browser.test_staff_ui import log_in
 from tests.routing.factories import routed_item
@@ -16,7 +16,9 @@ TIMEOUT = 6  # seconds; the warning shows in the last third
 def open_item(page, settings):
     settings.SESSION_IDLE_TIMEOUT_SECONDS = TIMEOUT
     clinic = ClinicFactory()
-    StaffFactory(username="rn.idle", clinic=clinic, role=Role.NURSE)
+    nurse = StaffFactory(username="rn.idle", clinic=clinic, role=Role.NURSE)
+    # Stay on the item after replying, so the test sees the reply it sent.
+    User.objects.filter(pk=nurse.pk).update(after_action=User.AfterAction.STAY)
     routed_item(clinic, acuity="routine", level="nurse", subject="Port question", body="Hi")
     log_in(page, "rn.idle")
     page.locator("tbody#rows tr[data-item-url] a").first.click()

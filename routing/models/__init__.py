@@ -1,0 +1,31 @@
+"""The routing app's tables, one module per concern; imported here for Django."""
+
+from routing.models.configuration import (
+    AutoReplyTemplate,
+    BusinessHours,
+    ClinicClosure,
+    ClinicRouting,
+    OnCallShift,
+    RoutingRule,
+    ScopeGrant,
+    SlaPolicy,
+)
+from routing.models.records import Notification, RuleReplay, SlaBreach
+from routing.models.work import Queue, WorkEvent, WorkItem
+
+__all__ = [
+    "AutoReplyTemplate",
+    "BusinessHours",
+    "ClinicClosure",
+    "ClinicRouting",
+    "Notification",
+    "OnCallShift",
+    "Queue",
+    "RoutingRule",
+    "RuleReplay",
+    "ScopeGrant",
+    "SlaBreach",
+    "SlaPolicy",
+    "WorkEvent",
+    "WorkItem",
+]
