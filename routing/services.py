@@ -314,43 +314,47 @@ def alert_on_call_after_hours(*, item: WorkItem, message: Message) -> list[Notif
     (the window), with no message text (it travels by e-mail and webhook)."""
     clinic = item.clinic
     due = timezone.localtime(item.due_at, ZoneInfo(clinic.time_zone))
-    created = notifications.notify_once(
+    return _alert_on_call_once(
         item=item,
         kind=Notification.Kind.AFTER_HOURS_ALERT,
         window=message.pk,
-        recipients=notifications.on_call_recipients(item=item, at=timezone.now()),
         subject=f"[{clinic.name}] URGENT patient message after hours",
         body=(
             f"An urgent portal message arrived while the clinic is closed and is waiting in "
             f"{item.queue.name} (work item {item.pk}), due {due:%a %d %b %H:%M %Z} by "
             f"business hours. The patient was told to call the after-hours line or 911."
         ),
+        event="after-hours alert",
     )
-    if created:
-        record_event(
-            item,
-            WorkEvent.Kind.ALERTED,
-            to_queue=None,
-            to_user=None,
-            reason="after-hours alert to " + ", ".join(n.recipient for n in created),
-        )
-    return created
 
 
 def alert_on_call(*, item: WorkItem, window: int) -> list[Notification]:
-    now = timezone.now()
-    recipients = notifications.on_call_recipients(item=item, at=now)
-    created = notifications.notify_once(
+    return _alert_on_call_once(
         item=item,
         kind=Notification.Kind.ON_CALL_ALERT,
         window=window,
-        recipients=recipients,
         subject=f"[{item.clinic.name}] EMERGENT patient message"
         + (f" unclaimed, alert {window + 1}" if window else ""),
         body=(
             f"An emergent portal message is waiting in {item.queue.name} (work item "
             f"{item.pk}), due {item.due_at:%H:%M %Z}. Claim it and call the patient."
         ),
+        event=f"on-call alert {window + 1}",
+    )
+
+
+def _alert_on_call_once(
+    *, item: WorkItem, kind: str, window: int, subject: str, body: str, event: str
+) -> list[Notification]:
+    """Alert the clinic's on-call staff once per (item, kind, window) and note who was
+    alerted in the item's history."""
+    created = notifications.notify_once(
+        item=item,
+        kind=kind,
+        window=window,
+        recipients=notifications.on_call_recipients(item=item, at=timezone.now()),
+        subject=subject,
+        body=body,
     )
     if created:
         record_event(
@@ -358,6 +362,6 @@ def alert_on_call(*, item: WorkItem, window: int) -> list[Notification]:
             WorkEvent.Kind.ALERTED,
             to_queue=None,
             to_user=None,
-            reason=f"on-call alert {window + 1} to " + ", ".join(n.recipient for n in created),
+            reason=f"{event} to " + ", ".join(n.recipient for n in created),
         )
     return created
