@@ -7,30 +7,52 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Absence, Clinic, User
-from routing import clinic_settings
+from routing import clinic_settings, scope, scope_selectors
 from routing.events import record_event
 from routing.models import WorkEvent, WorkItem
 
 
+def may_take(*, user_id: int, clinic: Clinic, service_level: str, acuity: str) -> bool:
+    """Whether the person may claim work of this service level and acuity in the clinic
+    (the scope of practice with the clinic's grants)."""
+    role = clinic_settings.membership_role(user_id=user_id, clinic=clinic)
+    grants = scope_selectors.scope_grants(clinic_ids=[clinic.pk], role=role) if role else []
+    return scope.decide(
+        role=role, action=scope.CLAIM, service_level=service_level, acuity=acuity, grants=grants
+    ).allowed
+
+
 def resolve_person(
-    *, user_id: int, clinic: Clinic, at: datetime.datetime
+    *, user_id: int, clinic: Clinic, at: datetime.datetime, work: tuple[str, str] | None = None
 ) -> tuple[User | None, str]:
     """Who actually gets work meant for this person: them, their cover while they are
-    out of office, or nobody (the role pool), with the reason."""
+    out of office, or nobody (the role pool), with the reason. With `work` (service level,
+    acuity), nobody is handed work their scope of practice does not let them take: it
+    stays in the role pool instead of with someone who could only send it on."""
     if clinic_settings.membership_role(user_id=user_id, clinic=clinic) is None:
         return None, f"user {user_id} is not staff of this clinic: left in the pool"
     user = User.objects.get(pk=user_id)
     absence = clinic_settings.current_absence(user_id=user_id, at=at)
     if absence is None:
-        return user, f"assigned to {user.get_username()}"
-    cover = absence.covering_user
-    if (
-        cover is not None
-        and clinic_settings.membership_role(user_id=cover.pk, clinic=clinic) is not None
-        and clinic_settings.current_absence(user_id=cover.pk, at=at) is None
-    ):
-        return cover, f"{user.get_username()} out of office: covered by {cover.get_username()}"
-    return None, f"{user.get_username()} out of office: back to the role pool"
+        person, why = user, f"assigned to {user.get_username()}"
+    else:
+        cover = absence.covering_user
+        if (
+            cover is None
+            or clinic_settings.membership_role(user_id=cover.pk, clinic=clinic) is None
+            or clinic_settings.current_absence(user_id=cover.pk, at=at) is not None
+        ):
+            return None, f"{user.get_username()} out of office: back to the role pool"
+        person = cover
+        why = f"{user.get_username()} out of office: covered by {cover.get_username()}"
+    if work is not None:
+        level, acuity = work
+        if not may_take(user_id=person.pk, clinic=clinic, service_level=level, acuity=acuity):
+            return None, (
+                f"{person.get_username()} may not take {acuity} {level}-level work (scope of "
+                "practice): left in the role pool"
+            )
+    return person, why
 
 
 def apply_coverage(*, now: datetime.datetime | None = None) -> int:
@@ -51,7 +73,12 @@ def apply_coverage(*, now: datetime.datetime | None = None) -> int:
             if item is None or item.claimed_by is None:
                 continue
             from_user = item.claimed_by
-            person, reason = resolve_person(user_id=from_user.pk, clinic=item.clinic, at=now)
+            person, reason = resolve_person(
+                user_id=from_user.pk,
+                clinic=item.clinic,
+                at=now,
+                work=(item.service_level, item.acuity),
+            )
             if person == from_user:
                 continue  # back already
             if person is not None:

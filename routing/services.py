@@ -231,7 +231,10 @@ def _assign_by_rule(*, item: WorkItem, decision: rules.RoutingDecision) -> None:
     if decision.assignee_id is None:
         return
     person, reason = resolve_person(
-        user_id=decision.assignee_id, clinic=item.clinic, at=timezone.now()
+        user_id=decision.assignee_id,
+        clinic=item.clinic,
+        at=timezone.now(),
+        work=(item.service_level, item.acuity),
     )
     if person is not None:
         item.hold_for(person, timezone.now())

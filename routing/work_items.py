@@ -22,7 +22,7 @@ from accounts.selectors import clinics_for_user
 from inbox import services as inbox_services
 from inbox.models import OutgoingMessage
 from routing import clinic_settings, scope, scope_selectors, selectors, sla
-from routing.coverage import resolve_person
+from routing.coverage import may_take, resolve_person
 from routing.events import record_event
 from routing.exceptions import (
     InvalidTarget,
@@ -178,7 +178,22 @@ def reassign(
             person_role = clinic_settings.membership_role(user_id=person_id, clinic=item.clinic)
             if person_role not in ServiceLevel.values:
                 raise InvalidTarget("Assign work to clinical staff of this clinic.")
-            person, why = resolve_person(user_id=person_id, clinic=item.clinic, at=timezone.now())
+            if not may_take(
+                user_id=person_id,
+                clinic=item.clinic,
+                service_level=person_role,
+                acuity=item.acuity,
+            ):
+                raise OutsideScopeOfPractice(
+                    f"That person's role ({person_role}) may not take {item.acuity} "
+                    f"{person_role}-level work: assign it to a role or person who may."
+                )
+            person, why = resolve_person(
+                user_id=person_id,
+                clinic=item.clinic,
+                at=timezone.now(),
+                work=(person_role, item.acuity),
+            )
             reason = f"{reason} ({why})"
             # The person works from their role's queue; an absent person's work goes to it.
             queue = (

@@ -6,18 +6,18 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Absence, Role
 from billing import services as billing_services
 from billing.models import TimeEntry
 from inbox.models import OutgoingMessage
-from routing import work_items
+from routing import coverage, work_items
 from routing.exceptions import (
     InvalidTarget,
     InvalidTransition,
     OutsideScopeOfPractice,
     WorkItemClosed,
 )
-from routing.models import ScopeGrant, WorkEvent, WorkItem
+from routing.models import RoutingRule, ScopeGrant, WorkEvent, WorkItem
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
 from tests.inbox.factories import MessageFactory
@@ -387,3 +387,54 @@ def test_the_patient_writing_again_reopens_and_clears_who_closed_it(clinic, staf
 
     assert (again.pk, again.status) == (item.pk, "open")
     assert (again.closed_at, again.closed_by) == (None, None)
+
+
+# --- nobody is handed work outside their scope ----------------------------------------------
+
+
+def test_work_is_not_reassigned_to_a_person_who_may_not_take_it(clinic, staff):
+    item = make_item(clinic, level="nurse", acuity="urgent")
+    before = snapshot(item)
+
+    with pytest.raises(OutsideScopeOfPractice, match="may not take urgent ma-level work"):
+        work_items.reassign(
+            actor=staff[Role.NURSE], item_id=item.pk, reason="MA call", person_id=staff[Role.MA].pk
+        )
+
+    assert snapshot(item) == before
+
+
+def test_cover_outside_the_scope_leaves_held_work_in_the_pool(clinic, staff):
+    nurse, ma = staff[Role.NURSE], staff[Role.MA]
+    item = make_item(clinic, level="nurse", acuity="urgent")
+    work_items.claim(actor=nurse, item_id=item.pk)
+    now = timezone.now()
+    Absence.objects.create(
+        user=nurse,
+        starts_at=now - datetime.timedelta(minutes=1),
+        ends_at=now + datetime.timedelta(days=1),
+        covering_user=ma,
+    )
+
+    assert coverage.apply_coverage(now=now) == 1
+
+    item.refresh_from_db()
+    assert (item.status, item.claimed_by) == ("open", None)
+    event = item.events.get(kind=WorkEvent.Kind.COVERED)
+    assert "may not take urgent nurse-level work" in event.reason
+
+
+def test_a_rules_assignee_outside_the_scope_leaves_the_item_in_the_pool(clinic, staff):
+    RoutingRule.objects.create(
+        clinic=clinic,
+        name="Refills to the front desk",
+        order=1,
+        conditions={"acuity": "urgent"},
+        action={"assign_to": staff[Role.CLERICAL].pk},
+    )
+
+    item = routed_item(clinic, acuity="urgent", level="nurse")
+
+    assert (item.status, item.claimed_by) == ("open", None)
+    assigned = item.events.get(kind=WorkEvent.Kind.ASSIGNED)
+    assert "may not take urgent nurse-level work" in assigned.reason
