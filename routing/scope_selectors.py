@@ -31,6 +31,9 @@ def scope_grants(*, clinic_ids: Iterable[int], role: str | None = None) -> list[
     ]
 
 
+_UNKNOWN = object()
+
+
 def physician_replied(*, item: WorkItem) -> bool:
     """Whether a physician of the item's clinic has answered the patient on this
     conversation (a staff reply whose author holds the physician role there): what a
@@ -44,11 +47,17 @@ def physician_replied(*, item: WorkItem) -> bool:
 
 
 def scope_decisions(
-    *, user: User, item: WorkItem, actions: Iterable[str] = scope.ACTIONS
+    *,
+    user: User,
+    item: WorkItem,
+    actions: Iterable[str] = scope.ACTIONS,
+    role: str | object | None = _UNKNOWN,
 ) -> dict[str, scope.Decision]:
     """What `user` may do to `item` by the scope of practice: action -> decision, with
-    the role they hold in the item's clinic and the clinic's grants."""
-    role = membership_role(user_id=user.pk, clinic=item.clinic_id)
+    the role they hold in the item's clinic (looked up unless given) and the clinic's
+    grants."""
+    if role is _UNKNOWN:
+        role = membership_role(user_id=user.pk, clinic=item.clinic_id)
     grants = scope_grants(clinic_ids=[item.clinic_id], role=role) if role else []
     replied = None
     decisions = {}
@@ -82,7 +91,7 @@ class ItemScope:
 
 def item_scope(*, user: User, item: WorkItem) -> ItemScope:
     role = membership_role(user_id=user.pk, clinic=item.clinic_id)
-    decisions = scope_decisions(user=user, item=item)
+    decisions = scope_decisions(user=user, item=item, role=role)
     offered = [scope.REPLY, scope.CLOSE] if item.status != WorkItem.Status.CLOSED else []
     if item.status == WorkItem.Status.OPEN:
         offered.insert(0, scope.CLAIM)

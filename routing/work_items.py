@@ -387,8 +387,9 @@ def record_patient_call(
     called_at: datetime.datetime | None = None,
 ) -> WorkEvent:
     """Record a call to the patient of an urgent or emergent item and how it went (reached,
-    voicemail, no answer). `called_at` (aware) dates a call entered after it was made, up
-    to 24 hours back; the event's time is the call's."""
+    voicemail, no answer). `called_at` dates a call entered after it was made, up to 24
+    hours back (a time without a zone is the clinic's wall clock); the event's time is the
+    call's."""
     now = timezone.now()
     with transaction.atomic():
         item = _locked_item(actor=actor, item_id=item_id)
@@ -405,6 +406,8 @@ def record_patient_call(
             raise PatientCallRefused("Choose how the call went: reached, voicemail or no answer.")
         reason = ""
         if called_at is not None:
+            if timezone.is_naive(called_at):
+                called_at = timezone.make_aware(called_at, ZoneInfo(item.clinic.time_zone))
             if called_at > now + CALL_CLOCK_SLACK:
                 raise PatientCallRefused("The time of the call is later than now.")
             if called_at < now - CALL_BACKDATE_LIMIT:

@@ -23,7 +23,7 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
 from inbox.models import Message, PatientDataAccess
-from routing import clinic_settings, scope_selectors, selectors, work_items
+from routing import scope_selectors, selectors, work_items
 from routing.exceptions import PatientCallRefused
 from routing.models import WorkEvent
 from triage.models import Classification
@@ -212,6 +212,8 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
     queues, people = selectors.reassign_targets(clinic=item.clinic)
+    # What the person may do here (the services refuse the rest all the same).
+    scope = scope_selectors.item_scope(user=request.user, item=item)
     time_spent = billing_selectors.conversation_time(
         conversation_id=item.conversation_id, user=request.user
     )
@@ -225,13 +227,9 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "reassign_queues": queues,
         "reassign_people": people,
         "roles": ["clerical", "ma", "nurse", "physician"],
-        "can_record_call": clinic_settings.membership_role(
-            user_id=request.user.pk, clinic=item.clinic
-        )
-        in work_items.CALLERS,
+        "can_record_call": scope.role in work_items.CALLERS,
         "call_outcomes": WorkEvent.CallOutcome.choices,
-        # What the person may do here (the services refuse the rest all the same).
-        "scope": scope_selectors.item_scope(user=request.user, item=item),
+        "scope": scope,
         "after_action_choices": User.AfterAction.choices,
         "time_entries": time_spent.entries,
         "my_timer": time_spent.running_timer,
@@ -272,20 +270,16 @@ def _id_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _called_at(request: HttpRequest, item_id: int) -> datetime.datetime | None:
-    """The optional "called at" of the call form (a datetime-local: the clinic's wall
-    clock), as an aware time; None when left blank (the call is now)."""
+def _called_at(request: HttpRequest) -> datetime.datetime | None:
+    """The optional "called at" of the call form (a datetime-local, read by the service as
+    the clinic's wall clock); None when left blank (the call is now)."""
     value = request.POST.get("called_at", "").strip()
     if not value:
         return None
     try:
-        at = datetime.datetime.fromisoformat(value)
+        return datetime.datetime.fromisoformat(value)
     except ValueError as exc:
         raise PatientCallRefused("Give the time of the call as a date and time.") from exc
-    if timezone.is_aware(at):
-        return at
-    item = selectors.access_work_item(user=request.user, item_id=item_id, viewed_as=None)
-    return timezone.make_aware(at, ZoneInfo(item.clinic.time_zone))
 
 
 ACTIONS = {
@@ -309,7 +303,7 @@ ACTIONS = {
         actor=r.user, item_id=i, reason=r.POST.get("reason", "")
     ),
     "called": lambda r, i: work_items.record_patient_call(
-        actor=r.user, item_id=i, outcome=r.POST.get("outcome", ""), called_at=_called_at(r, i)
+        actor=r.user, item_id=i, outcome=r.POST.get("outcome", ""), called_at=_called_at(r)
     ),
 }
 DONE = {

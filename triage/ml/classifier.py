@@ -19,31 +19,11 @@ from triage.ml.cues import cue_features
 from triage.ml.embeddings import SentenceEmbedding
 from triage.ml.features import CachedCharTfidf, LinearTextScorer, WordTfidf
 from triage.ml.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
+from triage.ml.types import TriageInput, TriagePrediction
 
 ACUITY_CLASSES = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
 SERVICE_LEVEL_CLASSES = [s.value for s in ServiceLevel]
 LEVEL_RANKS = np.array([SERVICE_LEVEL_RANK[ServiceLevel(s)] for s in SERVICE_LEVEL_CLASSES])
-
-
-@dataclass(frozen=True)
-class TriageInput:
-    body: str
-    subject: str = ""
-    on_chemotherapy: bool = False
-
-
-@dataclass(frozen=True)
-class TriagePrediction:
-    acuity: str
-    service_level: str
-    evisit_candidate: bool
-    acuity_confidence: float
-    service_level_confidence: float
-    evisit_confidence: float
-    needs_review: bool = False
-    # The role whose queue receives the message: the predicted one, or, when the model is
-    # unsure, the more trained of its two likeliest roles. Unsure never routes down.
-    routing_service_level: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,12 @@ were tried too and made acuity much worse: docs/triage.md.)
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from triage.ml.redflags import normalize
-
-if TYPE_CHECKING:
-    from triage.ml.classifier import TriageInput
+from triage.ml.types import TriageInput
 
 _CUES = {
     # time: happening now or newly
@@ -55,7 +52,7 @@ FEATURE_NAMES = (
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
-def _row(item: "TriageInput") -> list[int]:
+def _row(item: TriageInput) -> list[int]:
     text = normalize(f"{item.subject}\n{item.body}" if item.subject else item.body)
     body = normalize(item.body).strip()
     on = [_INDEX[f"cue:{n}"] for n, pattern in _COMPILED.items() if pattern.search(text)]
@@ -71,7 +68,7 @@ def _row(item: "TriageInput") -> list[int]:
     return sorted(on)
 
 
-def cue_features(items: Sequence["TriageInput"], weight: float = 1.0) -> sp.csr_matrix:
+def cue_features(items: Sequence[TriageInput], weight: float = 1.0) -> sp.csr_matrix:
     """One row per item, one binary column per entry of FEATURE_NAMES (times `weight`)."""
     indptr, indices = [0], []
     for item in items:

@@ -10,13 +10,10 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from triage.ml.labels import ACUITY_RANK, Acuity, ServiceLevel
 from triage.ml.prefilter import LiteralIndex, build_literal_index, possible_patterns
-
-if TYPE_CHECKING:  # classifier -> cues -> this module: no import back at run time
-    from triage.ml.classifier import TriagePrediction
+from triage.ml.types import TriagePrediction
 
 PHRASES_FILE = Path(__file__).with_name("redflags.toml")
 NEGATION_WINDOW_WORDS = 5
@@ -152,7 +149,7 @@ def red_flag_acuity(hits: list[RedFlagHit]) -> str | None:
     return min((h.acuity for h in hits), key=lambda a: ACUITY_RANK[Acuity(a)], default=None)
 
 
-def apply_red_flags(prediction: "TriagePrediction", hits: list[RedFlagHit]) -> "TriagePrediction":
+def apply_red_flags(prediction: TriagePrediction, hits: list[RedFlagHit]) -> TriagePrediction:
     """Raise acuity to the most acute red flag found; never lower it."""
     acuity = red_flag_acuity(hits)
     if acuity is None or ACUITY_RANK[Acuity(acuity)] >= ACUITY_RANK[Acuity(prediction.acuity)]:
