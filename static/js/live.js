@@ -42,6 +42,7 @@
     if (!el || event.detail.elt !== el) return;
     event.detail.parameters.shown = rows().length;
     event.detail.parameters.version = el.dataset.version || "";
+    el.dataset.sentShown = String(rows().length);
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
@@ -64,6 +65,14 @@
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!fromPoller(event) || !event.detail.shouldSwap) return;
+    const el = poller();
+    if (rows().length !== Number(el.dataset.sentShown)) {
+      // "Load more" added rows while this poll was out: its answer is for fewer rows and
+      // would take them away again. Drop it and ask again for what the page shows now.
+      event.detail.shouldSwap = false;
+      window.setTimeout(() => window.htmx.trigger(el, "live-rows-now"), 0);
+      return;
+    }
     const all = rows();
     const selected = all.find((row) => row.classList.contains("selected"));
     const focused = document.activeElement;
