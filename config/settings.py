@@ -180,6 +180,7 @@ CELERY_TASK_ROUTES = {
     "pipeline.tasks.*": {"queue": "default"},
     "routing.rule_trial.replay_routing_rules": {"queue": "slow"},
     "triage.tasks.train_default_model": {"queue": "slow"},
+    "triage.tasks.train_ensemble_model": {"queue": "slow"},
     "routing.*": {"queue": "default"},
     "billing.*": {"queue": "default"},
 }

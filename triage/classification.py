@@ -9,9 +9,10 @@ from django.db import DatabaseError
 
 from triage.ml.classifier import TriageInput, TriagePrediction
 from triage.ml.decision import classify_items
+from triage.ml.ensemble import EnsembleModel
 from triage.ml.labels import Acuity, ServiceLevel
 from triage.ml.redflags import RedFlagHit
-from triage.model_registry import NoActiveModel, active_model
+from triage.model_registry import NoActiveModel, active_model, fast_path
 from triage.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -24,14 +25,25 @@ class TriageResult:
     model_version: ModelVersion | None
 
 
-def predict_triage(items: Sequence[TriageInput]) -> list[TriageResult]:
+def predict_triage(items: Sequence[TriageInput], *, fast: bool = False) -> list[TriageResult]:
     """The active model's labels with red flags on top. Raises NoActiveModel when no
-    model is active; never trains (training takes minutes: triage.tasks does it)."""
+    model is active; never trains (training takes minutes: triage.tasks does it).
+
+    `fast`: the version's TF-IDF model alone (an ensemble's own, with its own
+    thresholds). An ensemble whose transformer fails to run falls back to it too, so a
+    broken ONNX graph costs accuracy, not the classification."""
     loaded = active_model()
-    return [
-        TriageResult(prediction, hits, loaded.version)
-        for prediction, hits in classify_items(loaded.model, items)
-    ]
+    model = fast_path(loaded.model) if fast else loaded.model
+    try:
+        classified = classify_items(model, items)
+    except DatabaseError:
+        raise
+    except Exception:
+        if not isinstance(model, EnsembleModel):
+            raise
+        logger.exception("the transformer failed: the version's TF-IDF model classifies")
+        classified = classify_items(fast_path(model), items)
+    return [TriageResult(prediction, hits, loaded.version) for prediction, hits in classified]
 
 
 # A classification's fields when the classifier failed: a message is never lost, it goes

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
 from triage.ml.corpus import corpus_hash, load_corpus
+from triage.ml.ensemble import ENSEMBLE_VARIANT, EnsembleModel
 from triage.ml.training import fit_model
 from triage.models import ModelVersion
 
@@ -30,14 +31,16 @@ class NoActiveModel(LookupError):
 @dataclass(frozen=True)
 class LoadedModel:
     version: ModelVersion
-    model: TriageModel
+    # The TF-IDF model, or the transformer ensemble (same interface): either serves
+    # without PyTorch.
+    model: TriageModel | EnsembleModel
 
 
 _cache: dict[int, LoadedModel] = {}
 _cache_lock = threading.Lock()
 
 
-def serialize_model(model: TriageModel) -> bytes:
+def serialize_model(model: TriageModel | EnsembleModel) -> bytes:
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
     return buffer.getvalue()
@@ -45,7 +48,7 @@ def serialize_model(model: TriageModel) -> bytes:
 
 def register_model_version(
     *,
-    model: TriageModel,
+    model: TriageModel | EnsembleModel,
     name: str,
     training_data_hash: str,
     metrics: dict | None = None,
@@ -106,11 +109,62 @@ def train_default_model_version(*, progress=None, replace_active: bool = True) -
     return version
 
 
-def _load(version: ModelVersion) -> TriageModel:
+def train_ensemble_model_version(
+    *,
+    folds: int = 4,
+    seed: int = 0,
+    quantize: bool = True,
+    activate: bool = False,
+    transformer_out_of_fold=None,
+    progress=None,
+) -> ModelVersion:
+    """Fit the transformer ensemble (triage/ml/ensemble.py) on the repository corpus and
+    store it, inactive unless `activate`: its out-of-fold figures are in its metrics for
+    a superuser to read before promoting it. Needs PyTorch (the `train` extra); takes
+    tens of minutes on two cores, so it runs on the slow queue or from the command line."""
+    from triage.ml.ensemble import fit_ensemble
+
+    rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
+    data_hash = corpus_hash(rows)
+    fit = fit_ensemble(
+        rows,
+        k=folds,
+        seed=seed,
+        quantize=quantize,
+        transformer_out_of_fold=transformer_out_of_fold,
+        progress=progress,
+    )
+    model = fit.model
+    return register_model_version(
+        model=model,
+        name=f"triage-{ENSEMBLE_VARIANT}-{data_hash[:10]}",
+        training_data_hash=data_hash,
+        metrics={
+            "variant": ENSEMBLE_VARIANT,
+            "training_rows": len(rows),
+            "folds": folds,
+            "seed": seed,
+            "quantized": quantize,
+            "weights": model.weights,
+            "thresholds": model.thresholds.__dict__,
+            "tfidf_thresholds": model.tfidf.thresholds.__dict__,
+            "out_of_fold": fit.out_of_fold,
+        },
+        activate=activate,
+    )
+
+
+def _load(version: ModelVersion) -> TriageModel | EnsembleModel:
     artifact = bytes(version.artifact)
     if hashlib.sha256(artifact).hexdigest() != version.sha256:
         raise ModelArtifactCorrupted(f"model version {version.pk} does not match its sha256")
     return joblib.load(io.BytesIO(artifact))
+
+
+def fast_path(model: TriageModel | EnsembleModel) -> TriageModel:
+    """The TF-IDF model of a version (an ensemble's own, with its own out-of-fold
+    thresholds): classify_messages --fast, and a fallback that needs no ONNX graph."""
+    return model.tfidf if isinstance(model, EnsembleModel) else model
 
 
 def active_model() -> LoadedModel:

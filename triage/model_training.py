@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from triage.model_registry import train_default_model_version
+from triage.model_registry import train_default_model_version, train_ensemble_model_version
 from triage.models import ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,9 @@ STALE_REQUEST_AFTER = datetime.timedelta(minutes=30)
 # A failed training is tried again by the next message only after this pause: a failure
 # that repeats (a missing corpus) must not keep the slow queue training back to back.
 RETRY_FAILED_AFTER = datetime.timedelta(minutes=10)
+# The ensemble fine-tunes MiniLM five times: about 50 minutes on two cores. A request
+# older than this is taken as lost and may be made again.
+ENSEMBLE_STALE_AFTER = datetime.timedelta(hours=4)
 
 
 def run_requested_training(*, name: str) -> ModelTraining | None:
@@ -38,6 +41,38 @@ def run_requested_training(*, name: str) -> ModelTraining | None:
         version = train_default_model_version(replace_active=False)
     except Exception:
         logger.exception("training the default triage model failed")
+        return _finish(
+            name,
+            status=ModelTraining.Status.FAILED,
+            version=None,
+            error="Training failed; the error is in the worker's log.",
+        )
+    return _finish(name, status=ModelTraining.Status.DONE, version=version)
+
+
+def run_ensemble_training(*, name: str) -> ModelTraining | None:
+    """Train the transformer ensemble if an administrator asked for it (the admin's
+    action). The version is stored inactive, with its out-of-fold figures, for a
+    superuser to promote; the active model is never replaced by this task."""
+    taken = ModelTraining.objects.filter(name=name, status=ModelTraining.Status.REQUESTED).update(
+        status=ModelTraining.Status.RUNNING, started_at=timezone.now()
+    )
+    if not taken:
+        return ModelTraining.objects.filter(name=name).first()
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return _finish(
+            name,
+            status=ModelTraining.Status.FAILED,
+            version=None,
+            error="This worker cannot train the transformer: PyTorch is not installed "
+            "(pip install -e '.[train]' on the slow queue's worker).",
+        )
+    try:
+        version = train_ensemble_model_version(activate=False)
+    except Exception:
+        logger.exception("training the transformer ensemble failed")
         return _finish(
             name,
             status=ModelTraining.Status.FAILED,

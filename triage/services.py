@@ -1,5 +1,6 @@
-"""Writes of the triage app: a message's classification, staff label corrections, and the
-cold-start request to train the default model."""
+"""Writes of the triage app: a message's classification, staff label corrections, the
+cold-start request to train the default model, and an administrator's request to train
+the transformer ensemble."""
 
 import logging
 
@@ -13,7 +14,7 @@ from inbox.models import Message
 from triage import tasks
 from triage.classification import labels_for
 from triage.ml.classifier import TriageInput
-from triage.model_training import RETRY_FAILED_AFTER, STALE_REQUEST_AFTER
+from triage.model_training import ENSEMBLE_STALE_AFTER, RETRY_FAILED_AFTER, STALE_REQUEST_AFTER
 from triage.models import Classification, LabelCorrection, ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,25 @@ def request_default_model_training() -> bool:
         logger.warning("no active triage model: the default model is being trained")
         return True
     return False
+
+
+def request_ensemble_training() -> tuple[ModelTraining, bool]:
+    """An administrator asks the slow queue to train the transformer ensemble. One
+    training at a time: a request while one is requested or running (and not stale)
+    changes nothing. Returns the request and whether this call enqueued it."""
+    now = timezone.now()
+    with transaction.atomic():
+        training, created = ModelTraining.objects.get_or_create(
+            name=tasks.ENSEMBLE_TRAINING, defaults={"requested_at": now}
+        )
+        busy = Q(status__in=[ModelTraining.Status.REQUESTED, ModelTraining.Status.RUNNING])
+        rearmed = not created and ModelTraining.objects.filter(
+            ~busy | Q(requested_at__lt=now - ENSEMBLE_STALE_AFTER), name=tasks.ENSEMBLE_TRAINING
+        ).update(status=ModelTraining.Status.REQUESTED, requested_at=now, error="")
+    if created or rearmed:
+        transaction.on_commit(tasks.enqueue_ensemble_training, robust=True)
+    training.refresh_from_db()
+    return training, bool(created or rearmed)
 
 
 def record_label_correction(

@@ -3,9 +3,10 @@
 from celery import shared_task
 
 from config.celery import DATABASE_RETRY
-from triage.model_training import run_requested_training
+from triage.model_training import run_ensemble_training, run_requested_training
 
 DEFAULT_MODEL_TRAINING = "default-model"
+ENSEMBLE_TRAINING = "transformer-ensemble"
 
 
 @shared_task(**DATABASE_RETRY)
@@ -16,3 +17,12 @@ def train_default_model() -> None:
 def enqueue_default_model_training() -> None:
     # A named callable for transaction.on_commit (its robust mode logs the qualname).
     train_default_model.delay()
+
+
+@shared_task(**DATABASE_RETRY)
+def train_ensemble_model() -> None:
+    run_ensemble_training(name=ENSEMBLE_TRAINING)
+
+
+def enqueue_ensemble_training() -> None:
+    train_ensemble_model.delay()

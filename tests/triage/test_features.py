@@ -8,12 +8,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.triage.factories import small_training_corpus
 from triage.ml.classifier import (
-    VARIANTS,
     TriageInput,
     TriageModel,
     message_text,
-    split_by_subject_line,
-    without_subject_line,
 )
 from triage.ml.features import CachedCharTfidf, WordTfidf
 
@@ -76,12 +73,8 @@ ODD_INPUTS = [
 def _reference_probabilities(model: TriageModel, items) -> dict[str, np.ndarray]:
     """What the FeatureUnion and each head's predict_proba give, without the scorer."""
     features = model.featurizer.transform([message_text(i.subject, i.body) for i in items])
-    spec = VARIANTS[model.variant]
-    split = split_by_subject_line(features, without_subject_line(items), spec.subject_split_weight)
-    return {
-        name: head.predict_proba(split if name in spec.split_by_subject else features)
-        for name, head in model.heads.items()
-    }
+
+    return {name: head.predict_proba(features) for name, head in model.heads.items()}
 
 
 @pytest.mark.parametrize(
@@ -89,21 +82,16 @@ def _reference_probabilities(model: TriageModel, items) -> dict[str, np.ndarray]
     [
         "tfidf-word-char-logreg",
         "tfidf-word-char-binary-logreg",
-        "tfidf-word-char-by-subject-logreg",
     ],
 )
 def test_linear_text_scorer_equals_the_featurizer_and_heads(variant):
-    # Every other training message has a subject line, so a head split by subject line
-    # learns both corrections.
     rows = [replace(r, subject="Portal message") if i % 2 else r for i, r in enumerate(ROWS)]
     model = TriageModel.train(rows, variant=variant)
     items = [TriageInput(subject=r.subject, body=r.body) for r in rows] + ODD_INPUTS
     scorer = model._linear_scorer()
     assert scorer is not None
 
-    got = scorer.probabilities(
-        [message_text(i.subject, i.body) for i in items], without_subject_line(items)
-    )
+    got = scorer.probabilities([message_text(i.subject, i.body) for i in items])
     expected = _reference_probabilities(model, items)
 
     assert got.keys() == expected.keys()
@@ -128,17 +116,3 @@ def test_a_stored_model_rebuilds_its_scorer_and_predicts_the_same():
 
     assert "_scorer" not in loaded.__dict__  # not stored in the artifact
     assert loaded.predict(ODD_INPUTS) == before
-
-
-def test_a_head_split_by_subject_line_scores_each_kind_of_message_with_its_own_weights():
-    rows = [replace(r, subject="Portal message") if i % 2 else r for i, r in enumerate(ROWS)]
-    model = TriageModel.train(rows, variant="tfidf-word-char-by-subject-logreg")
-    same_text = [TriageInput(subject="", body="Portal message\nwhat is noonan syndrome")]
-    with_subject = [TriageInput(subject="Portal message", body="what is noonan syndrome")]
-
-    plain, split = model.probabilities(same_text), model.probabilities(with_subject)
-
-    # One text, two kinds of message: the acuity head is shared, the split heads are not.
-    assert np.allclose(plain["acuity"], split["acuity"], rtol=0, atol=1e-12)
-    assert not np.allclose(plain["service_level"], split["service_level"], rtol=0, atol=1e-6)
-    assert not np.allclose(plain["evisit_candidate"], split["evisit_candidate"], atol=1e-6)

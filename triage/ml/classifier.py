@@ -34,11 +34,6 @@ class DecisionThresholds:
     emergent: float = 0.5  # P(emergent) at or above: emergent
     urgent_or_above: float = 0.5  # P(emergent) + P(urgent) at or above: at least urgent
     evisit: float = 0.5
-    # Messages sent with a subject line (portal messages) may have a pair of their own,
-    # higher: the model ranks their urgency far better than free-text questions'. A
-    # message without a subject keeps the pair above. None: the pair above for all.
-    emergent_with_subject: float | None = None
-    urgent_or_above_with_subject: float | None = None
     # Below this confidence the classification is marked "needs review", and it is routed
     # to the more trained of the two likeliest roles: unsure never routes down.
     review: float = 0.5
@@ -46,21 +41,6 @@ class DecisionThresholds:
 
 def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
-
-
-def without_subject_line(items: Sequence[TriageInput]) -> np.ndarray:
-    """True for a message sent with no subject line: a free-text question, written unlike
-    a portal message with a subject (the real patients' questions of the corpus)."""
-    return np.array([not i.subject.strip() for i in items], dtype=bool)
-
-
-def split_by_subject_line(features, no_subject: np.ndarray, weight: float = 1.0):
-    """[shared | copy for messages without a subject | copy for messages with one]: a
-    head fit on this learns weights shared by both kinds of message plus a correction of
-    its own for each (feature augmentation, Daume 2007)."""
-    without = sp.diags(no_subject.astype(float) * weight)
-    with_subject = sp.diags((~no_subject).astype(float) * weight)
-    return sp.hstack([features, without @ features, with_subject @ features], format="csr")
 
 
 def _word_tfidf() -> WordTfidf:
@@ -96,10 +76,6 @@ class Variant:
     binary_acuity: bool = False
     # Needs the optional embedding packages (triage/embeddings.py).
     embeddings: bool = False
-    # Heads that learn, besides the shared weights, weights of their own for messages
-    # with and without a subject line (split_by_subject_line), at this weight.
-    split_by_subject: tuple[str, ...] = ()
-    subject_split_weight: float = 1.0
 
 
 VARIANTS = {
@@ -126,15 +102,6 @@ VARIANTS = {
         "TF-IDF word 1-2 grams only, logistic regression (balanced)",
         lambda: FeatureUnion([("word", _word_tfidf())]),
         _logistic_regression,
-    ),
-    "tfidf-word-char-by-subject-logreg": Variant(
-        "tfidf-word-char-by-subject-logreg",
-        "TF-IDF word 1-2 grams + char_wb 3-5 grams, logistic regression; the service-level "
-        "and e-visit heads also learn weights of their own for messages with and without a "
-        "subject line",
-        lambda: FeatureUnion([("word", _word_tfidf()), ("char", _char_tfidf())]),
-        _logistic_regression,
-        split_by_subject=("service_level", "evisit_candidate"),
     ),
     # Optional, need PyTorch (triage/embeddings.py); far too slow for the speed budget.
     "minilm-logreg": Variant(
@@ -172,7 +139,10 @@ VARIANTS = {
         binary_acuity=True,
     ),
 }
-DEFAULT_VARIANT = "tfidf-word-char-by-subject-logreg"
+# No head, feature or threshold is keyed on whether a message has a subject line: in
+# the corpus that told real questions from portal messages (where a row came from), and
+# in production every portal message has one.
+DEFAULT_VARIANT = "tfidf-word-char-logreg"
 
 
 def _as_input(row: LabeledMessage) -> TriageInput:
@@ -199,7 +169,6 @@ class TriageModel:
         items = [_as_input(r) for r in rows]
         text_features = featurizer.fit_transform([message_text(i.subject, i.body) for i in items])
         features = _with_cues(spec, text_features, items)
-        split = _split_features(spec, features, items)
         targets = {
             "service_level": [r.service_level for r in rows],
             "evisit_candidate": [r.evisit_candidate for r in rows],
@@ -209,10 +178,7 @@ class TriageModel:
             targets["acuity_urgent_or_above"] = [r.acuity != Acuity.ROUTINE for r in rows]
         else:
             targets["acuity"] = [r.acuity for r in rows]
-        heads = {
-            name: spec.head().fit(split if name in spec.split_by_subject else features, y)
-            for name, y in targets.items()
-        }
+        heads = {name: spec.head().fit(features, y) for name, y in targets.items()}
         return cls(featurizer, heads, variant, thresholds or DecisionThresholds())
 
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
@@ -221,17 +187,11 @@ class TriageModel:
         texts = [message_text(i.subject, i.body) for i in items]
         scorer = self._linear_scorer()
         if scorer is not None:
-            raw = scorer.probabilities(texts, without_subject_line(items))
+            raw = scorer.probabilities(texts)
         else:
             spec = VARIANTS.get(self.variant)  # None: a stored model of a retired variant
             features = _with_cues(spec, self.featurizer.transform(texts), items)
-            split = _split_features(spec, features, items)
-            raw = {
-                name: head.predict_proba(
-                    split if spec and name in spec.split_by_subject else features
-                )
-                for name, head in self.heads.items()
-            }
+            raw = {name: head.predict_proba(features) for name, head in self.heads.items()}
         out = {}
         if "acuity" in self.heads:
             out["acuity"] = _ordered(self.heads["acuity"], raw["acuity"], ACUITY_CLASSES)
@@ -262,16 +222,7 @@ class TriageModel:
                 and isinstance(parts[1], CachedCharTfidf)
                 and all(isinstance(h, LogisticRegression) for h in self.heads.values())
             )
-            self.__dict__["_scorer"] = (
-                LinearTextScorer(
-                    *parts,
-                    self.heads,
-                    split_by_subject=spec.split_by_subject,
-                    subject_split_weight=spec.subject_split_weight,
-                )
-                if fits
-                else None
-            )
+            self.__dict__["_scorer"] = LinearTextScorer(*parts, self.heads) if fits else None
         return self.__dict__["_scorer"]
 
     def __getstate__(self):
@@ -282,19 +233,13 @@ class TriageModel:
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
             return []
-        return decide(self.probabilities(items), self.thresholds, without_subject_line(items))
+        return decide(self.probabilities(items), self.thresholds)
 
 
 def _with_cues(spec: Variant | None, text_features, items: Sequence[TriageInput]):
     if spec is None or not spec.cues:
         return text_features
     return sp.hstack([text_features, cue_features(items, spec.cues)], format="csr")
-
-
-def _split_features(spec: Variant | None, features, items: Sequence[TriageInput]):
-    if spec is None or not spec.split_by_subject:
-        return None
-    return split_by_subject_line(features, without_subject_line(items), spec.subject_split_weight)
 
 
 def _ordered(head, raw: np.ndarray, order: list) -> np.ndarray:
@@ -305,34 +250,15 @@ def _p_true(head, raw: np.ndarray) -> np.ndarray:
     return raw[:, list(head.classes_).index(True)]
 
 
-def acuity_thresholds(
-    t: DecisionThresholds, without_subject: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per message, the (emergent, urgent-or-above) thresholds that apply to it."""
-    emergent_with = t.emergent if t.emergent_with_subject is None else t.emergent_with_subject
-    urgent_with = (
-        t.urgent_or_above
-        if t.urgent_or_above_with_subject is None
-        else t.urgent_or_above_with_subject
-    )
-    return (
-        np.where(without_subject, t.emergent, emergent_with),
-        np.where(without_subject, t.urgent_or_above, urgent_with),
-    )
-
-
-def decide(
-    probabilities: dict[str, np.ndarray], t: DecisionThresholds, without_subject: np.ndarray
-) -> list[TriagePrediction]:
+def decide(probabilities: dict[str, np.ndarray], t: DecisionThresholds) -> list[TriagePrediction]:
     acuity_p = probabilities["acuity"]
     level_p = probabilities["service_level"]
     evisit_p = probabilities["evisit_candidate"]
     n = len(evisit_p)
 
     at_least_urgent = acuity_p[:, 0] + acuity_p[:, 1]
-    t_emergent, t_urgent_or_above = acuity_thresholds(t, without_subject)
     acuity_index = np.where(
-        acuity_p[:, 0] >= t_emergent, 0, np.where(at_least_urgent >= t_urgent_or_above, 1, 2)
+        acuity_p[:, 0] >= t.emergent, 0, np.where(at_least_urgent >= t.urgent_or_above, 1, 2)
     )
     acuity_conf = np.choose(acuity_index, [acuity_p[:, 0], at_least_urgent, acuity_p[:, 2]])
 

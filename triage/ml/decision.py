@@ -4,12 +4,12 @@ this one function."""
 
 from collections.abc import Sequence
 
-from triage.ml.classifier import TriageInput, TriageModel, TriagePrediction
 from triage.ml.redflags import RedFlagHit, apply_red_flags, find_red_flags
+from triage.ml.types import TriageClassifier, TriageInput, TriagePrediction
 
 
 def classify_items(
-    model: TriageModel, items: Sequence[TriageInput]
+    model: TriageClassifier, items: Sequence[TriageInput]
 ) -> list[tuple[TriagePrediction, list[RedFlagHit]]]:
     results = []
     for item, prediction in zip(items, model.predict(items), strict=True):

@@ -9,7 +9,6 @@ the same text (tested).
 
 import re
 from array import array
-from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -189,9 +188,6 @@ class LinearTextScorer:
         word: WordTfidf,
         char: CachedCharTfidf,
         heads: dict[str, object],
-        *,
-        split_by_subject: Sequence[str] = (),
-        subject_split_weight: float = 1.0,
     ):
         self.word_vocabulary = word.vectorizer_.vocabulary_
         self.word_ngrams = word.ngram_range
@@ -201,34 +197,19 @@ class LinearTextScorer:
         # CachedCharTfidf remembers are used as they are; word indices are shifted.
         self.char_width = len(char.idf_)
         word_width = len(word.idf_)
-        width = self.char_width + word_width
         self.idf = np.concatenate([char.idf_, word.idf_])
 
         def char_first(coef: np.ndarray) -> np.ndarray:  # FeatureUnion order: word, char
             return np.vstack([coef[:, word_width:].T, coef[:, :word_width].T])
 
-        with_subject, without_subject, self.head_columns, self.binary = [], [], [], {}
+        columns, self.head_columns, self.binary = [], [], {}
         for name, head in heads.items():
             coef = np.asarray(head.coef_)
-            start = sum(c.shape[1] for c in with_subject)
-            if name in split_by_subject:
-                # A head fit on [shared | without-subject copy | with-subject copy]
-                # (classifier.split_by_subject_line) is, for each kind of message, one
-                # linear model: the shared weights plus that kind's own.
-                shared, own_without, own_with = (
-                    coef[:, i * width : (i + 1) * width] for i in range(3)
-                )
-                with_subject.append(char_first(shared + subject_split_weight * own_with))
-                without_subject.append(char_first(shared + subject_split_weight * own_without))
-            else:
-                with_subject.append(char_first(coef))
-                without_subject.append(with_subject[-1])
+            start = sum(c.shape[1] for c in columns)
+            columns.append(char_first(coef))
             self.head_columns.append((name, slice(start, start + coef.shape[0])))
             self.binary[name] = coef.shape[0] == 1
-        self.weights = np.ascontiguousarray(np.hstack(with_subject))
-        self.weights_without_subject = (
-            np.ascontiguousarray(np.hstack(without_subject)) if split_by_subject else None
-        )
+        self.weights = np.ascontiguousarray(np.hstack(columns))
         self.intercepts = np.concatenate([np.asarray(h.intercept_) for h in heads.values()])
 
     def features(self, texts) -> sp.csr_matrix:
@@ -254,14 +235,9 @@ class LinearTextScorer:
         matrix.data /= norms[block]
         return matrix
 
-    def probabilities(self, texts, without_subject: np.ndarray) -> dict[str, np.ndarray]:
-        """Per head, predict_proba's columns in the head's classes_ order.
-        `without_subject`: per text, True when its message has no subject line."""
-        features = self.features(texts)
-        scores = features @ self.weights
-        if self.weights_without_subject is not None and without_subject.any():
-            rows = np.flatnonzero(without_subject)
-            scores[rows] = features[rows] @ self.weights_without_subject
+    def probabilities(self, texts) -> dict[str, np.ndarray]:
+        """Per head, predict_proba's columns in the head's classes_ order."""
+        scores = self.features(texts) @ self.weights
         scores += self.intercepts
         out = {}
         for name, columns in self.head_columns:

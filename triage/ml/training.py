@@ -18,7 +18,6 @@ from triage.ml.classifier import (
     DecisionThresholds,
     TriageInput,
     TriageModel,
-    without_subject_line,
 )
 from triage.ml.corpus import LabeledMessage
 from triage.ml.labels import Acuity
@@ -56,7 +55,7 @@ def as_input(row: LabeledMessage) -> TriageInput:
     return TriageInput(subject=row.subject, body=row.body, on_chemotherapy=row.on_chemotherapy)
 
 
-def _red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
+def red_flag_ranks(hits: Sequence[list]) -> np.ndarray:
     """Per row, the acuity rank the red flags demand (routine's rank when none)."""
     return np.array(
         [ACUITY_CLASSES.index(red_flag_acuity(row_hits) or Acuity.ROUTINE) for row_hits in hits]
@@ -106,62 +105,38 @@ def allowed_misses(gold_rank: np.ndarray) -> tuple[int, int]:
     )
 
 
-def choose_acuity_pairs(
+def choose_acuity_pair(
     p_emergent: np.ndarray,
     p_urgent_or_above: np.ndarray,
     flag_rank: np.ndarray,
     gold_rank: np.ndarray,
-    without_subject: np.ndarray,
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(pair for messages without a subject line, pair for messages with one).
-
-    1. The one pair for every message: the most accurate that reaches both recall
-       targets on all rows.
-    2. For each kind of message, the most accurate pair that misses no more of its
-       emergencies and no more of its urgent-or-above messages than the one pair. So
-       neither kind loses recall and both targets still hold; messages with a subject,
-       whose urgency the model ranks far better than free-text questions', need not
-       share the low pair those questions need.
-    """
+) -> tuple[float, float]:
+    """The most accurate (emergent, urgent-or-above) pair that reaches both recall targets
+    on these rows, red flags included; the grid's lowest pair when none does (recall
+    first: then as much as possible is flagged)."""
     grid_end = float(ACUITY_THRESHOLD_GRID[-1])
-    by_kind = [
-        score_pairs(p_emergent[kind], p_urgent_or_above[kind], flag_rank[kind], gold_rank[kind])
-        for kind in (without_subject, ~without_subject)
-    ]
-    # All rows' misses and hits are the two kinds' together.
-    missed_e = sum(s.missed_emergent for s in by_kind)
-    missed_u = sum(s.missed_urgent_or_above for s in by_kind)
-    correct = sum(s.correct for s in by_kind)
+    scores = score_pairs(p_emergent, p_urgent_or_above, flag_rank, gold_rank)
     allowed_e, allowed_u = allowed_misses(gold_rank)
-    feasible = (missed_e <= allowed_e) & (missed_u <= allowed_u)
+    feasible = (scores.missed_emergent <= allowed_e) & (scores.missed_urgent_or_above <= allowed_u)
     if not feasible.any():
-        return (grid_end, grid_end), (grid_end, grid_end)
-    one = int(np.argmax(np.where(feasible, correct, -1)))
-
-    chosen = []
-    for scores in by_kind:
-        no_recall_lost = (scores.missed_emergent <= scores.missed_emergent[one]) & (
-            scores.missed_urgent_or_above <= scores.missed_urgent_or_above[one]
-        )
-        best = int(np.argmax(np.where(no_recall_lost, scores.correct, -1)))
-        chosen.append((float(scores.pairs[best][0]), float(scores.pairs[best][1])))
-    return chosen[0], chosen[1]
+        return grid_end, grid_end
+    best = int(np.argmax(np.where(feasible, scores.correct, -1)))
+    return float(scores.pairs[best][0]), float(scores.pairs[best][1])
 
 
 def choose_thresholds(
     probabilities: dict[str, np.ndarray],
     rows: Sequence[LabeledMessage],
     hits: Sequence[list],
-    without_subject: np.ndarray,
 ) -> DecisionThresholds:
     """Recall-first thresholds from out-of-fold predictions, red flags included as in
-    production: the acuity pairs of `choose_acuity_pairs`, then the e-visit threshold
-    with the best F1."""
+    production: the acuity pair of `choose_acuity_pair`, then the e-visit threshold with
+    the best F1."""
     gold_rank = np.array([ACUITY_CLASSES.index(r.acuity) for r in rows])
     p_emergent = probabilities["acuity"][:, 0]
     p_urgent_or_above = p_emergent + probabilities["acuity"][:, 1]
-    (best_e, best_u), (best_e_with, best_u_with) = choose_acuity_pairs(
-        p_emergent, p_urgent_or_above, _red_flag_ranks(hits), gold_rank, without_subject
+    best_e, best_u = choose_acuity_pair(
+        p_emergent, p_urgent_or_above, red_flag_ranks(hits), gold_rank
     )
 
     gold_evisit = np.array([r.evisit_candidate for r in rows])
@@ -174,13 +149,11 @@ def choose_thresholds(
         emergent=float(best_e),
         urgent_or_above=float(best_u),
         evisit=best_v,
-        emergent_with_subject=float(best_e_with),
-        urgent_or_above_with_subject=float(best_u_with),
     )
 
 
 def out_of_fold_probabilities(
-    rows: Sequence[LabeledMessage], variant: str, k: int
+    rows: Sequence[LabeledMessage], variant: str, k: int, salt: str = "inner-v1"
 ) -> dict[str, np.ndarray]:
     inputs = [as_input(r) for r in rows]
     result = {
@@ -188,7 +161,7 @@ def out_of_fold_probabilities(
         "service_level": np.zeros((len(rows), len(SERVICE_LEVEL_CLASSES))),
         "evisit_candidate": np.zeros(len(rows)),
     }
-    for fold in stratified_folds(rows, k, salt="inner-v1"):
+    for fold in stratified_folds(rows, k, salt=salt):
         held = set(fold)
         model = TriageModel.train([r for i, r in enumerate(rows) if i not in held], variant=variant)
         probabilities = model.probabilities([inputs[i] for i in fold])
@@ -197,16 +170,16 @@ def out_of_fold_probabilities(
     return result
 
 
-def fit_model(rows: Sequence[LabeledMessage], variant: str, inner_folds: int = 3) -> TriageModel:
-    """Thresholds from out-of-fold predictions on `rows`, then a model fit on all of them."""
-    hits = [
+def red_flag_hits(rows: Sequence[LabeledMessage]) -> list[list]:
+    return [
         find_red_flags(subject=r.subject, body=r.body, on_chemotherapy=r.on_chemotherapy)
         for r in rows
     ]
+
+
+def fit_model(rows: Sequence[LabeledMessage], variant: str, inner_folds: int = 3) -> TriageModel:
+    """Thresholds from out-of-fold predictions on `rows`, then a model fit on all of them."""
     thresholds = choose_thresholds(
-        out_of_fold_probabilities(rows, variant, inner_folds),
-        rows,
-        hits,
-        without_subject_line([as_input(r) for r in rows]),
+        out_of_fold_probabilities(rows, variant, inner_folds), rows, red_flag_hits(rows)
     )
     return TriageModel.train(rows, variant=variant, thresholds=thresholds)

@@ -1,0 +1,101 @@
+"""The triage v2 figures (docs/triage.md): out of fold over the whole corpus, per seed,
+for TF-IDF alone, the fine-tuned transformer alone (float and int8 ONNX) and their
+average; pooled and on the real questions alone; means and spreads over the seeds.
+
+Reads the transformer's out-of-fold probabilities written by bench/transformer_oof.py
+(var/oof/); fits the TF-IDF model on the same folds itself (seconds).
+
+    .venv/bin/python bench/triage_v2_report.py --seeds 0 1 2 --folds 4 [--json out.json]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from triage.ml.classifier import DEFAULT_VARIANT  # noqa: E402
+from triage.ml.corpus import load_corpus  # noqa: E402
+from triage.ml.ensemble import HEADS, average, read_transformer_out_of_fold  # noqa: E402
+from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real, spread  # noqa: E402
+from triage.ml.training import out_of_fold_probabilities, red_flag_hits, stratified_folds  # noqa: E402
+
+OUT = ROOT / "var" / "oof"
+FIGURES = [
+    ("real_questions", "urgency_auc", "real: urgency ROC AUC", ">= 0.87"),
+    ("real_questions", "urgent_or_above_recall", "real: U/E recall", ">= 0.90"),
+    ("real_questions", "routine_flagged", "real: routine flagged", "<= 0.30"),
+    ("real_questions", "service_accuracy", "real: service acc", ">= 0.82"),
+    ("real_questions", "acuity_accuracy", "real: acuity acc", ""),
+    ("real_questions", "evisit_f1", "real: e-visit F1", ""),
+    ("pooled", "urgency_auc", "pooled: urgency ROC AUC", ""),
+    ("pooled", "emergent_recall", "pooled: emergent recall", ">= 0.98"),
+    ("pooled", "urgent_or_above_recall", "pooled: U/E recall", ">= 0.97"),
+    ("pooled", "emergent_as_routine", "pooled: emergent -> routine", "0"),
+    ("pooled", "routine_flagged", "pooled: routine flagged", ""),
+    ("pooled", "acuity_accuracy", "pooled: acuity acc", ""),
+    ("pooled", "service_accuracy", "pooled: service acc", ">= 0.85"),
+    ("pooled", "evisit_f1", "pooled: e-visit F1", ">= 0.72"),
+]
+
+
+def tfidf_oof(rows, seed: int, folds: int) -> dict:
+    path = OUT / f"tfidf-{DEFAULT_VARIANT}-k{folds}-seed{seed}.npz"
+    if path.exists():
+        data = np.load(path)
+        return {h: data[h] for h in HEADS}
+    probabilities = out_of_fold_probabilities(rows, DEFAULT_VARIANT, folds, salt=f"oof-seed{seed}")
+    np.savez(path, **probabilities)
+    return probabilities
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--weight", type=float, default=0.5, help="the transformer's share")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = load_corpus(ROOT / "triage" / "corpus")
+    hits = red_flag_hits(rows)
+    results: dict[str, list[dict]] = {}
+    for seed in args.seeds:
+        folds = stratified_folds(rows, args.folds, salt=f"oof-seed{seed}")
+        variants = {"tfidf": tfidf_oof(rows, seed, args.folds)}
+        for kind in ("float", "int8"):
+            transformer = read_transformer_out_of_fold(
+                OUT, seed=seed, folds=args.folds, rows=len(rows), kind=kind
+            )
+            if transformer is None:
+                continue
+            variants[f"transformer-{kind}"] = transformer
+            weights = dict.fromkeys(HEADS, args.weight)
+            variants[f"ensemble-{kind}"] = average(variants["tfidf"], transformer, weights)
+        for name, probabilities in variants.items():
+            predictions = cross_fitted_decisions(probabilities, rows, folds, hits)
+            results.setdefault(name, []).append(pooled_and_real(rows, predictions, probabilities))
+    summary = {
+        name: {f"{part}.{key}": spread([r[part][key] for r in runs]) for part, key, _, _ in FIGURES}
+        for name, runs in results.items()
+    }
+    names = list(summary)
+    print(f"out of fold, {args.folds} folds, seeds {args.seeds}; mean [min, max] over seeds")
+    print(f"{'figure':32}{'target':>9}" + "".join(f"{n:>24}" for n in names))
+    for part, key, label, target in FIGURES:
+        cells = []
+        for n in names:
+            s = summary[n][f"{part}.{key}"]
+            cells.append(f"{s['mean']:.3f} [{s['min']:.3f},{s['max']:.3f}]")
+        print(f"{label:32}{target:>9}" + "".join(f"{c:>24}" for c in cells))
+    print("seeds per variant: " + ", ".join(f"{n} {len(results[n])}" for n in names))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "runs": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The fine-tuned transformer: training runs, the ONNX graph serves what PyTorch
+computes, and an ensemble version classifies without PyTorch."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from tests.triage.transformer_factories import one_step_network, small_ensemble, training_texts
+from triage.ml.classifier import TriageInput
+from triage.ml.corpus import load_corpus
+from triage.ml.decision import classify_items
+from triage.ml.transformer.fine_tuning import predict, to_serving
+from triage.ml.transformer.network import pretrained
+
+WITHOUT_PYTORCH = Path(__file__).resolve().parents[1] / "without_pytorch"
+SAMPLE = [
+    "crushing chest pain right now",
+    "Refill\ncan I get my lisinopril refilled, I have a week left",
+    "Pregunta\nme duele la cabeza desde ayer y tengo fiebre de 38.5",
+    "what is noonan syndrome? " * 60,  # longer than 128 tokens: truncated the same way
+    "a",
+    "Ünïcödé 🙂 zzzqqq",
+]
+
+
+def test_fine_tuning_a_few_dozen_rows_for_one_step_moves_the_encoder_and_the_heads():
+    rows = training_texts()
+    assert 20 <= len(rows) <= 100
+
+    tuned = one_step_network()
+
+    start = pretrained(seed=0)
+    changed = [
+        name
+        for name, value in tuned.state_dict().items()
+        if not np.allclose(value.numpy(), start.state_dict()[name].numpy())
+    ]
+    assert any(n.startswith("layers.5.") for n in changed)
+    assert {"acuity.weight", "service_level.weight", "evisit.weight"} <= set(changed)
+    assert "word.weight" not in changed  # word embeddings stay frozen
+    p = predict(tuned, SAMPLE)
+    assert np.allclose(p["acuity"].sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(p["service_level"].sum(axis=1), 1.0, atol=1e-5)
+    assert ((p["evisit_candidate"] > 0) & (p["evisit_candidate"] < 1)).all()
+
+
+def test_the_onnx_graph_gives_the_pytorch_probabilities_within_one_thousandth():
+    network = one_step_network()
+    expected = predict(network, SAMPLE)
+
+    served = to_serving(network, quantize=False).probabilities(SAMPLE)
+
+    for head in expected:
+        assert np.abs(served[head] - expected[head]).max() < 1e-3, head
+
+
+def test_batches_pad_to_their_own_length_without_changing_a_message_s_probabilities():
+    # The float graph: int8's dynamic quantization scales activations per group, so there
+    # a message's probabilities move by about 0.01 with its group (docs/triage.md).
+    heads = small_ensemble(quantize=False).transformer
+    alone = [heads.probabilities([text]) for text in SAMPLE]
+
+    together = heads.probabilities(SAMPLE)
+
+    for i, single in enumerate(alone):
+        for head in together:
+            assert np.allclose(together[head][i], single[head][0], atol=1e-5), (i, head)
+
+
+def test_an_ensemble_pickles_without_its_session_and_predicts_the_same_after_loading():
+    ensemble = small_ensemble()
+    items = [TriageInput(body=t) for t in SAMPLE]
+    before = ensemble.predict(items)
+    buffer = io.BytesIO()
+    joblib.dump(ensemble, buffer)
+
+    loaded = joblib.load(io.BytesIO(buffer.getvalue()))
+
+    assert loaded.transformer._session is None
+    assert loaded.predict(items) == before
+
+
+def test_an_ensemble_loads_and_classifies_in_a_process_where_pytorch_cannot_be_imported(
+    tmp_path,
+):
+    ensemble = small_ensemble()
+    artifact = tmp_path / "ensemble.joblib"
+    joblib.dump(ensemble, artifact)
+    items = [TriageInput(body=t) for t in SAMPLE]
+    expected = [p.acuity for p, _ in classify_items(ensemble, items)]
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        try:
+            import torch
+        except ModuleNotFoundError:
+            pass
+        else:
+            raise SystemExit("PyTorch imported: the blocker is not in place")
+        import joblib
+        from triage.ml.classifier import TriageInput
+        from triage.ml.decision import classify_items
+        model = joblib.load({str(artifact)!r})
+        items = [TriageInput(body=t) for t in {SAMPLE!r}]
+        print(json.dumps({{
+            "acuity": [p.acuity for p, _ in classify_items(model, items)],
+            "torch_loaded": any(m == "torch" or m.startswith("torch.") for m in sys.modules),
+        }}))
+        """
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(WITHOUT_PYTORCH)},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer == {"acuity": expected, "torch_loaded": False}
+
+
+def test_the_corpus_has_one_format_with_no_subject_line_inside_a_body(settings):
+    rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
+
+    assert not [r.id for r in rows if "SUBJECT:" in r.body or r.body.startswith("MESSAGE:")]
+    assert any(r.subject and r.id.startswith("rq-") for r in rows)  # the parsed real ones
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_fast_path_of_an_ensemble_is_its_own_tfidf_model(fast):
+    from triage.model_registry import fast_path
+
+    ensemble = small_ensemble()
+    model = fast_path(ensemble) if fast else ensemble
+    assert (model is ensemble.tfidf) is fast

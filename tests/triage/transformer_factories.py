@@ -1,0 +1,30 @@
+"""A fine-tuned transformer and an ensemble for tests: MiniLM trained for one step on a
+few dozen rows (seconds), built once per test session."""
+
+import functools
+
+from tests.triage.factories import small_training_corpus
+from triage.ml.classifier import DecisionThresholds, TriageModel, message_text
+from triage.ml.ensemble import EnsembleModel
+from triage.ml.transformer.fine_tuning import FineTuning, TrainingText, fine_tune, to_serving
+
+
+def training_texts():
+    return [
+        TrainingText(message_text(r.subject, r.body), r.acuity, r.service_level, r.evisit_candidate)
+        for r in small_training_corpus()
+    ]
+
+
+@functools.cache
+def one_step_network():
+    return fine_tune(training_texts(), seed=0, settings=FineTuning(max_steps=1, batch_size=16))
+
+
+@functools.cache
+def small_ensemble(*, quantize: bool = True) -> EnsembleModel:
+    return EnsembleModel(
+        tfidf=TriageModel.train(small_training_corpus()),
+        transformer=to_serving(one_step_network(), quantize=quantize),
+        thresholds=DecisionThresholds(emergent=0.4, urgent_or_above=0.4),
+    )

@@ -1,0 +1,186 @@
+"""Triage v2: the fine-tuned transformer and the TF-IDF model averaged head by head, with
+recall-first thresholds chosen on out-of-fold predictions over the whole corpus and the
+red-flag layer on top (triage/decision.py). Pure: no ORM.
+
+Serving needs onnxruntime and tokenizers only; fitting (`fit_ensemble`) needs PyTorch,
+the `train` extra, and is imported lazily so a worker can load and use an ensemble
+without it.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triage.ml.classifier import DecisionThresholds, TriageModel, decide, message_text
+from triage.ml.corpus import LabeledMessage
+from triage.ml.transformer.serving import TransformerHeads
+from triage.ml.types import TriageInput, TriagePrediction
+
+ENSEMBLE_VARIANT = "minilm-finetuned-tfidf-ensemble"
+HEADS = ("acuity", "service_level", "evisit_candidate")
+# The transformer's share of each head's averaged probability.
+DEFAULT_TRANSFORMER_WEIGHT = 0.5
+
+
+def average(
+    tfidf: dict[str, np.ndarray], transformer: dict[str, np.ndarray], weights: dict[str, float]
+) -> dict[str, np.ndarray]:
+    return {h: weights[h] * transformer[h] + (1.0 - weights[h]) * tfidf[h] for h in HEADS}
+
+
+@dataclass
+class EnsembleModel:
+    """Same interface as TriageModel (probabilities, predict), so the worker, the batch
+    classifier, the evaluation and the benchmark use either without knowing which."""
+
+    tfidf: TriageModel
+    transformer: TransformerHeads
+    thresholds: DecisionThresholds
+    weights: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(HEADS, DEFAULT_TRANSFORMER_WEIGHT)
+    )
+    variant: str = ENSEMBLE_VARIANT
+
+    def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
+        texts = [message_text(i.subject, i.body) for i in items]
+        return average(
+            self.tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
+        )
+
+    def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
+        if not items:
+            return []
+        return decide(self.probabilities(items), self.thresholds)
+
+
+def _training_texts(rows: Sequence[LabeledMessage]):
+    from triage.ml.transformer.fine_tuning import TrainingText
+
+    return [
+        TrainingText(message_text(r.subject, r.body), r.acuity, r.service_level, r.evisit_candidate)
+        for r in rows
+    ]
+
+
+def transformer_fold_probabilities(
+    rows: Sequence[LabeledMessage],
+    *,
+    k: int,
+    fold: int,
+    seed: int,
+    settings=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[int], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Fine-tune on every fold but `fold` and score that fold with the exported graph:
+    (held-out row indexes, float ONNX probabilities, int8 ONNX probabilities)."""
+    from triage.ml.training import stratified_folds
+    from triage.ml.transformer.fine_tuning import fine_tune, to_serving
+
+    held = stratified_folds(rows, k, salt=f"oof-seed{seed}")[fold]
+    held_set = set(held)
+    train = [r for i, r in enumerate(rows) if i not in held_set]
+    model = fine_tune(_training_texts(train), seed=seed, settings=settings, progress=progress)
+    texts = [message_text(rows[i].subject, rows[i].body) for i in held]
+    float_heads = to_serving(model, quantize=False)
+    int8_heads = to_serving(model, quantize=True)
+    return held, float_heads.probabilities(texts), int8_heads.probabilities(texts)
+
+
+@dataclass(frozen=True)
+class EnsembleFit:
+    model: EnsembleModel
+    # Out-of-fold figures of the fit's own seed (cross-fitted thresholds), for the
+    # model version's record; the thresholds the model uses are chosen on all rows.
+    out_of_fold: dict
+
+
+def fit_ensemble(
+    rows: Sequence[LabeledMessage],
+    *,
+    k: int = 4,
+    seed: int = 0,
+    settings=None,
+    quantize: bool = True,
+    weights: dict[str, float] | None = None,
+    transformer_out_of_fold: dict[str, np.ndarray] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> EnsembleFit:
+    """Fit the ensemble: k fine-tunes for the transformer's out-of-fold probabilities
+    (skipped when `transformer_out_of_fold` is given, computed on the same folds), the
+    TF-IDF model's on the same folds, thresholds chosen on their average over the whole
+    corpus, then both models fit on every row. `progress(step, total, what)`."""
+    from triage.ml.classifier import DEFAULT_VARIANT
+    from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real
+    from triage.ml.training import (
+        choose_thresholds,
+        out_of_fold_probabilities,
+        red_flag_hits,
+        stratified_folds,
+    )
+    from triage.ml.transformer.fine_tuning import fine_tune, to_serving
+
+    tell = progress or (lambda step, total, what: None)
+    weights = weights or dict.fromkeys(HEADS, DEFAULT_TRANSFORMER_WEIGHT)
+    total = (0 if transformer_out_of_fold is not None else k) + 3
+    step = 0
+    salt = f"oof-seed{seed}"
+    folds = stratified_folds(rows, k, salt=salt)
+    if transformer_out_of_fold is None:
+        transformer_out_of_fold = {
+            "acuity": np.zeros((len(rows), 3)),
+            "service_level": np.zeros((len(rows), 4)),
+            "evisit_candidate": np.zeros(len(rows)),
+        }
+        for fold_number in range(k):
+            tell(step, total, f"fine-tuning MiniLM without fold {fold_number + 1} of {k}")
+            held, float_p, int8_p = transformer_fold_probabilities(
+                rows, k=k, fold=fold_number, seed=seed, settings=settings
+            )
+            for head, values in (int8_p if quantize else float_p).items():
+                transformer_out_of_fold[head][held] = values
+            step += 1
+    tell(step, total, f"TF-IDF on the same {k} folds")
+    tfidf_out_of_fold = out_of_fold_probabilities(rows, DEFAULT_VARIANT, k, salt=salt)
+    averaged = average(tfidf_out_of_fold, transformer_out_of_fold, weights)
+    hits = red_flag_hits(rows)
+    thresholds = choose_thresholds(averaged, rows, hits)
+    report = pooled_and_real(rows, cross_fitted_decisions(averaged, rows, folds, hits), averaged)
+    step += 1
+    tell(step, total, f"fitting TF-IDF on all {len(rows)} messages")
+    tfidf = TriageModel.train(
+        rows,
+        variant=DEFAULT_VARIANT,
+        thresholds=choose_thresholds(tfidf_out_of_fold, rows, hits),
+    )
+    step += 1
+    tell(step, total, f"fine-tuning MiniLM on all {len(rows)} messages")
+    network = fine_tune(_training_texts(rows), seed=seed, settings=settings)
+    transformer = to_serving(network, quantize=quantize)
+    tell(total, total, "done")
+    return EnsembleFit(EnsembleModel(tfidf, transformer, thresholds, weights), report)
+
+
+def out_of_fold_path(directory: Path, *, seed: int, folds: int, fold: int) -> Path:
+    return directory / f"transformer-k{folds}-seed{seed}-fold{fold}.npz"
+
+
+def read_transformer_out_of_fold(
+    directory: Path, *, seed: int, folds: int, rows: int, kind: str = "int8"
+) -> dict[str, np.ndarray] | None:
+    """The transformer's out-of-fold probabilities saved by bench/transformer_oof.py, one
+    file per fold (`kind`: "float" or "int8" ONNX); None when a fold is missing."""
+    out = {
+        "acuity": np.zeros((rows, 3)),
+        "service_level": np.zeros((rows, 4)),
+        "evisit_candidate": np.zeros(rows),
+    }
+    for fold in range(folds):
+        path = out_of_fold_path(directory, seed=seed, folds=folds, fold=fold)
+        if not path.exists():
+            return None
+        data = np.load(path)
+        for head in HEADS:
+            out[head][data["held"]] = data[f"{kind}_{head}"]
+    return out

@@ -1,0 +1,196 @@
+"""Fine-tuning all-MiniLM-L6-v2 end to end as one multi-task triage model, and exporting
+it to ONNX for serving. Needs PyTorch (the `train` extra). Pure: no ORM.
+
+Word embeddings stay frozen (the corpus is too small to move 30k word vectors well); the
+six layers and the three heads are trained together, acuity, service level and e-visit
+losses summed. Messages are batched by length, so a batch pads only to its longest.
+"""
+
+import io
+import os
+import random
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from triage.ml.labels import Acuity, ServiceLevel
+from triage.ml.transformer.network import TriageTransformer, base_model_dir, pretrained
+from triage.ml.transformer.serving import MAX_TOKENS, TransformerHeads, pad
+
+ACUITY_ORDER = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
+SERVICE_LEVEL_ORDER = [s.value for s in ServiceLevel]
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_tokens: int = MAX_TOKENS
+    # Stop after this many optimizer steps (None: every epoch): the suite's one-step check.
+    max_steps: int | None = None
+    threads: int = 0  # 0: torch's default
+
+
+@dataclass(frozen=True)
+class TrainingText:
+    text: str
+    acuity: str
+    service_level: str
+    evisit_candidate: bool
+
+
+def tokenizer_json(model_dir: Path | None = None) -> str:
+    return ((model_dir or base_model_dir()) / "tokenizer.json").read_text(encoding="utf-8")
+
+
+def _class_weights(labels: list[int], classes: int) -> torch.Tensor:
+    """Inverse-frequency weights, square-rooted: rare classes (emergent is 7%) count more
+    without letting a handful of rows dominate the loss."""
+    counts = np.bincount(labels, minlength=classes).astype(float)
+    weights = np.sqrt(counts.sum() / np.maximum(counts, 1.0) / classes)
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Rows grouped with others of similar length, then the groups shuffled."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def fine_tune(
+    rows: Sequence[TrainingText],
+    *,
+    seed: int = 0,
+    settings: FineTuning | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    model_dir: Path | None = None,
+) -> TriageTransformer:
+    """`progress(step, total_steps)` after each optimizer step."""
+    settings = settings or FineTuning()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    rng = random.Random(seed)  # noqa: S311 - batch order, not security
+    model = pretrained(model_dir, seed=seed)
+    model.word.weight.requires_grad_(False)
+    model.train()
+
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(tokenizer_json(model_dir))
+    tokenizer.enable_truncation(settings.max_tokens)
+    tokenizer.no_padding()  # the file pads to 128; batches pad to their own longest
+    ids = [e.ids for e in tokenizer.encode_batch([r.text for r in rows])]
+    acuity = [ACUITY_ORDER.index(r.acuity) for r in rows]
+    level = [SERVICE_LEVEL_ORDER.index(r.service_level) for r in rows]
+    evisit = torch.tensor([float(r.evisit_candidate) for r in rows])
+    acuity_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(acuity, 3))
+    level_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(level, 4))
+    positive = max(float(evisit.mean()), 1e-3)
+    evisit_loss = torch.nn.BCEWithLogitsLoss(
+        pos_weight=torch.tensor(np.sqrt((1 - positive) / positive))
+    )
+    acuity_t, level_t = torch.tensor(acuity), torch.tensor(level)
+
+    per_epoch = -(-len(rows) // settings.batch_size)
+    total = per_epoch * settings.epochs
+    if settings.max_steps is not None:
+        total = min(total, settings.max_steps)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate
+    )
+    warmup = max(1, total // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))),
+    )
+    step = 0
+    for _ in range(settings.epochs):
+        for batch in _batches([len(i) for i in ids], settings.batch_size, rng):
+            if step >= total:
+                break
+            input_ids, mask = (torch.from_numpy(a) for a in pad([ids[i] for i in batch]))
+            a, s, e = model.logits(input_ids, mask)
+            loss = (
+                acuity_loss(a, acuity_t[batch])
+                + level_loss(s, level_t[batch])
+                + evisit_loss(e, evisit[batch])
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if progress:
+                progress(step, total)
+    return model.eval()
+
+
+def predict(model: TriageTransformer, texts: Sequence[str], max_tokens: int = MAX_TOKENS):
+    """The PyTorch model's probabilities, in the serving order (to check the export)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(tokenizer_json())
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.no_padding()
+    ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    model.eval()
+    with torch.no_grad():
+        input_ids, mask = (torch.from_numpy(a) for a in pad(ids))
+        a, s, e = model(input_ids, mask)
+    return {"acuity": a.numpy(), "service_level": s.numpy(), "evisit_candidate": e.numpy()}
+
+
+def export_onnx(model: TriageTransformer) -> bytes:
+    model.eval()
+    example = (torch.ones((2, 8), dtype=torch.int64), torch.ones((2, 8), dtype=torch.int64))
+    buffer = io.BytesIO()
+    torch.onnx.export(
+        model,
+        example,
+        buffer,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["acuity", "service_level", "evisit_candidate"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "acuity": {0: "batch"},
+            "service_level": {0: "batch"},
+            "evisit_candidate": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    return buffer.getvalue()
+
+
+def quantize_int8(onnx_model: bytes) -> bytes:
+    """Dynamic int8 quantization of the weights (activations stay float)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = os.path.join(tmp, "model.onnx"), os.path.join(tmp, "int8.onnx")
+        Path(source).write_bytes(onnx_model)
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        return Path(target).read_bytes()
+
+
+def to_serving(
+    model: TriageTransformer, *, quantize: bool = True, max_tokens: int = MAX_TOKENS
+) -> TransformerHeads:
+    graph = export_onnx(model)
+    if quantize:
+        graph = quantize_int8(graph)
+    return TransformerHeads(
+        onnx_model=graph,
+        tokenizer_json=tokenizer_json(),
+        max_tokens=max_tokens,
+        quantized=quantize,
+    )
