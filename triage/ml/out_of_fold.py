@@ -86,12 +86,12 @@ def pooled_and_real(
     probabilities: dict[str, np.ndarray],
 ) -> dict:
     real = [i for i, r in enumerate(rows) if is_real_question(r)]
-    return {
-        "pooled": figures(rows, predictions, probabilities),
-        "real_questions": figures(
+    report = {"pooled": figures(rows, predictions, probabilities)}
+    if real:
+        report["real_questions"] = figures(
             [rows[i] for i in real], [predictions[i] for i in real], take(probabilities, real)
-        ),
-    }
+        )
+    return report
 
 
 def spread(values: Sequence[float]) -> dict:

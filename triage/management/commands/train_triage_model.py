@@ -119,6 +119,8 @@ class Command(BaseCommand):
             )
         figures = version.metrics["out_of_fold"]
         for part in ("real_questions", "pooled"):
+            if part not in figures:
+                continue
             f = figures[part]
             self.stdout.write(
                 f"{part} out of fold: urgency AUC {f['urgency_auc']:.3f}, urgent-or-emergent "

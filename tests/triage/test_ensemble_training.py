@@ -1,0 +1,140 @@
+"""Training the transformer ensemble: out-of-fold thresholds, the admin's slow-queue
+request, its refusal without PyTorch, and serving: the TF-IDF fast path and the fallback
+when the transformer cannot run."""
+
+import json
+import sys
+from dataclasses import replace
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Role
+from tests.accounts.factories import StaffFactory, UserFactory
+from tests.triage.factories import small_training_corpus
+from tests.triage.transformer_factories import small_ensemble
+from triage.classification import predict_triage
+from triage.ml.classifier import TriageInput
+from triage.ml.decision import classify_items
+from triage.ml.ensemble import ENSEMBLE_VARIANT, fit_ensemble
+from triage.ml.transformer.fine_tuning import FineTuning
+from triage.model_registry import register_model_version
+from triage.model_training import run_ensemble_training
+from triage.models import ModelTraining
+from triage.services import request_ensemble_training
+from triage.tasks import ENSEMBLE_TRAINING
+
+VERSIONS = "/admin/triage/modelversion/"
+
+
+def test_fit_ensemble_chooses_thresholds_out_of_fold_and_fits_both_halves_on_every_row():
+    rows = small_training_corpus()
+    steps = []
+
+    fit = fit_ensemble(
+        rows,
+        k=2,
+        settings=FineTuning(max_steps=1, batch_size=16),
+        progress=lambda step, total, what: steps.append((step, total, what)),
+    )
+
+    model = fit.model
+    assert model.variant == ENSEMBLE_VARIANT
+    assert model.transformer.quantized
+    assert 0.0 < model.thresholds.urgent_or_above <= 0.95
+    assert set(fit.out_of_fold["pooled"]) >= {"urgency_auc", "service_accuracy", "evisit_f1"}
+    assert fit.out_of_fold["pooled"]["rows"] == len(rows)
+    assert [s[0] for s in steps] == sorted(s[0] for s in steps)
+    assert steps[-1][:2] == (5, 5)
+    assert "fold 2 of 2" in steps[1][2]
+    predictions = model.predict([TriageInput(body="crushing chest pain right now")])
+    assert predictions[0].acuity in {"emergent", "urgent", "routine"}
+
+
+@pytest.mark.django_db
+def test_one_ensemble_training_is_asked_at_a_time(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        _first, first_enqueued = request_ensemble_training()
+        second, second_enqueued = request_ensemble_training()
+
+    assert (first_enqueued, second_enqueued) == (True, False)
+    assert len(enqueued) == 1
+    assert second.status == ModelTraining.Status.REQUESTED
+
+    ModelTraining.objects.filter(name=ENSEMBLE_TRAINING).update(status=ModelTraining.Status.DONE)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        _, again = request_ensemble_training()
+    assert again
+    assert len(enqueued) == 1
+
+
+@pytest.mark.django_db
+def test_a_worker_without_pytorch_refuses_the_training_and_says_why(monkeypatch):
+    ModelTraining.objects.create(name=ENSEMBLE_TRAINING, requested_at="2026-12-05T09:00Z")
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+
+    training = run_ensemble_training(name=ENSEMBLE_TRAINING)
+
+    assert training.status == ModelTraining.Status.FAILED
+    assert "PyTorch is not installed" in training.error
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_may_ask_for_the_training_from_the_admin(
+    client, django_capture_on_commit_callbacks
+):
+    staff = StaffFactory(role=Role.ADMIN, is_staff=True)
+    client.force_login(staff)
+    refused = client.post(f"{VERSIONS}train-ensemble/")
+    assert refused.status_code in (302, 403)
+    assert not ModelTraining.objects.filter(name=ENSEMBLE_TRAINING).exists()
+
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    assert client.get(f"{VERSIONS}train-ensemble/").status_code == 405  # POST only
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = client.post(f"{VERSIONS}train-ensemble/", follow=True)
+
+    assert response.status_code == 200
+    assert len(enqueued) == 1
+    assert "is training on the slow queue" in response.content.decode()
+    page = client.get(VERSIONS).content.decode()
+    assert "Train the transformer ensemble" in page
+    assert "Transformer ensemble training: requested" in page
+
+
+@pytest.mark.django_db
+def test_an_ensemble_whose_transformer_cannot_run_falls_back_to_its_tfidf_model(caplog):
+    ensemble = small_ensemble()
+    broken = replace(ensemble, transformer=replace(ensemble.transformer, onnx_model=b"not onnx"))
+    register_model_version(model=broken, name="broken-ensemble", training_data_hash="x")
+    items = [TriageInput(body="burning when I pee since yesterday")]
+
+    results = predict_triage(items)
+
+    expected = classify_items(ensemble.tfidf, items)[0][0]
+    assert results[0].prediction == expected
+    assert "the transformer failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_classify_messages_fast_uses_the_active_ensemble_s_tfidf_model(tmp_path):
+    ensemble = small_ensemble()
+    register_model_version(model=ensemble, name="ensemble", training_data_hash="x")
+    bodies = [r.body for r in small_training_corpus()]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "\n".join(json.dumps({"id": str(i), "body": b}) for i, b in enumerate(bodies)) + "\n"
+    )
+
+    outputs = {}
+    for fast in (False, True):
+        output = tmp_path / f"out-{fast}.jsonl"
+        call_command(
+            "classify_messages", str(source), "--output", str(output), *(["--fast"] * fast)
+        )
+        outputs[fast] = [json.loads(line) for line in output.read_text().splitlines()]
+
+    items = [TriageInput(body=b) for b in bodies]
+    for fast, model in ((True, ensemble.tfidf), (False, ensemble)):
+        expected = [p.acuity for p, _ in classify_items(model, items)]
+        assert [row["acuity"] for row in outputs[fast]] == expected
