@@ -2,22 +2,31 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# The demo needs the app only; the suite also needs the dev tools and the train extra
+# (PyTorch, about 1.1 GB), so `make demo` on a new machine does not wait for PyTorch.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 # The suite runs on the real services; the demo stays on SQLite and in-process Celery.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_triage
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
 
-.PHONY: venv demo test test-fast services lint format
+.PHONY: venv venv-dev demo test test-fast services lint format
 
 venv: $(STAMP)
+
+venv-dev: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(DEV_STAMP)
 
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -29,19 +38,19 @@ demo: venv
 services:
 	@bash scripts/start-services.sh
 
-lint: venv
+lint: venv-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 
-format: venv
+format: venv-dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: venv services lint
+test: venv-dev services lint
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The fast lane while working: no browser, no real worker processes (same databases).
-test-fast: venv services lint
+test-fast: venv-dev services lint
 	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)

@@ -34,6 +34,10 @@ class FineTuning:
     # Stop after this many optimizer steps (None: every epoch): the suite's one-step check.
     max_steps: int | None = None
     threads: int = 0  # 0: torch's default
+    # Rare classes weighted up in the losses (square root of inverse frequency).
+    class_weights: bool = True
+    # Batches of rows of similar length (less padding, faster) rather than drawn at random.
+    length_grouped: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,12 @@ def fine_tune(
     acuity = [ACUITY_ORDER.index(r.acuity) for r in rows]
     level = [SERVICE_LEVEL_ORDER.index(r.service_level) for r in rows]
     evisit = torch.tensor([float(r.evisit_candidate) for r in rows])
-    acuity_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(acuity, 3))
-    level_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(level, 4))
+    weighted = settings.class_weights
+    acuity_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(acuity, 3) if weighted else None)
+    level_loss = torch.nn.CrossEntropyLoss(weight=_class_weights(level, 4) if weighted else None)
     positive = max(float(evisit.mean()), 1e-3)
     evisit_loss = torch.nn.BCEWithLogitsLoss(
-        pos_weight=torch.tensor(np.sqrt((1 - positive) / positive))
+        pos_weight=torch.tensor(np.sqrt((1 - positive) / positive)) if weighted else None
     )
     acuity_t, level_t = torch.tensor(acuity), torch.tensor(level)
 
@@ -112,7 +117,8 @@ def fine_tune(
     )
     step = 0
     for _ in range(settings.epochs):
-        for batch in _batches([len(i) for i in ids], settings.batch_size, rng):
+        lengths = [len(i) for i in ids] if settings.length_grouped else [0] * len(ids)
+        for batch in _batches(lengths, settings.batch_size, rng):
             if step >= total:
                 break
             input_ids, mask = (torch.from_numpy(a) for a in pad([ids[i] for i in batch]))
