@@ -207,6 +207,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Triage --------------------------------------------------------------------------
 TRIAGE_CORPUS_DIR = Path(env.str("TRIAGE_CORPUS_DIR", default=str(BASE_DIR / "triage" / "corpus")))
+# A triage worker classifies up to this many waiting messages in one model call (its own
+# first): under load the transformer runs in batches; when idle, one message at a time.
+TRIAGE_BATCH_SIZE = env.int("TRIAGE_BATCH_SIZE", default=32)
 MESSAGE_BODY_MAX_CHARS = 20_000
 
 # --- Routing -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from accounts.models import Clinic, User
@@ -142,6 +143,19 @@ def lock_message(*, message_id: int) -> Message:
         Message.objects.select_for_update(of=("self",))
         .select_related("conversation__patient")
         .get(pk=message_id)
+    )
+
+
+def lock_received_messages(*, first_id: int, limit: int) -> list[Message]:
+    """Up to `limit` received messages locked for the caller's transaction, `first_id`
+    first when it is still received, then the oldest; rows another worker holds are
+    skipped (that worker is classifying them), so batches never wait on each other."""
+    own_first = Case(When(pk=first_id, then=Value(0)), default=Value(1))
+    return list(
+        Message.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("conversation__patient")
+        .filter(status=Message.Status.RECEIVED)
+        .order_by(own_first, "id")[:limit]
     )
 
 

@@ -65,20 +65,28 @@ UNCLASSIFIED_LABELS = {
 
 def labels_for(item: TriageInput) -> dict:
     """A classification's fields for one message, as the worker stores them and the rule
-    tester shows them. A model that is missing or fails gives the unclassified labels
-    (nurse triage, urgent, for review); a database error propagates, so a task retries
-    instead of storing a fallback it did not need."""
+    tester shows them (labels_for_batch)."""
+    return labels_for_batch([item])[0]
+
+
+def labels_for_batch(items: Sequence[TriageInput]) -> list[dict]:
+    """A classification's fields per message, from one model call. A model that is
+    missing or fails gives the unclassified labels (nurse triage, urgent, for review); a
+    database error propagates, so a task retries instead of storing a fallback it did not
+    need."""
     try:
-        result = predict_triage([item])[0]
+        results = predict_triage(items)
     except DatabaseError:
         raise
     except NoActiveModel:
-        logger.warning("no active triage model: message routed as unclassified")
-        return dict(UNCLASSIFIED_LABELS)
+        logger.warning("no active triage model: %s message(s) routed as unclassified", len(items))
+        return [dict(UNCLASSIFIED_LABELS) for _ in items]
     except Exception:
-        logger.exception("the triage model failed; message routed as unclassified")
-        return dict(UNCLASSIFIED_LABELS)
-    return classification_labels(result)
+        logger.exception(
+            "the triage model failed; %s message(s) routed as unclassified", len(items)
+        )
+        return [dict(UNCLASSIFIED_LABELS) for _ in items]
+    return [classification_labels(result) for result in results]
 
 
 def classification_labels(result: TriageResult) -> dict:

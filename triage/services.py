@@ -4,6 +4,7 @@ the transformer ensemble."""
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -12,7 +13,7 @@ from accounts.models import User
 from inbox import services as inbox_services
 from inbox.models import Message
 from triage import tasks
-from triage.classification import labels_for
+from triage.classification import labels_for_batch
 from triage.ml.classifier import TriageInput
 from triage.model_training import ENSEMBLE_STALE_AFTER, RETRY_FAILED_AFTER, STALE_REQUEST_AFTER
 from triage.models import Classification, LabelCorrection, ModelTraining, ModelVersion
@@ -23,24 +24,52 @@ DEFAULT_MODEL_TRAINING = tasks.DEFAULT_MODEL_TRAINING
 
 
 def classify(*, message_id: int) -> Classification | None:
-    """Classify a received message. Safe to run twice: the status is re-checked under a
-    row lock, and a message already classified is left as it is. With no active model the
-    message is classified as the classifier-failure path (urgent, nurse triage, needs
-    review) and the default model is trained on the slow queue; nothing trains here."""
+    """Classify a received message, and with it the other received messages waiting (up
+    to TRIAGE_BATCH_SIZE, oldest first) in one model call: under load the model runs in
+    batches, and each of those messages' own tasks then finds it classified and only
+    routes it. Safe to run twice: the status is re-checked under a row lock, and a
+    message already classified is left as it is. With no active model the messages are
+    classified as the classifier-failure path (urgent, nurse triage, needs review) and
+    the default model is trained on the slow queue; nothing trains here."""
+    with transaction.atomic():
+        batch = inbox_services.lock_received_messages(
+            first_id=message_id, limit=max(1, settings.TRIAGE_BATCH_SIZE)
+        )
+        classified = _classify_locked(batch)
+    own = next((c for c in classified if c.message_id == message_id), None)
+    if own is not None:
+        return own
+    # Classified already, or another worker's batch holds it: wait for that one.
     with transaction.atomic():
         message = inbox_services.lock_message(message_id=message_id)
         if message.status != Message.Status.RECEIVED:
             return Classification.objects.filter(message=message).first()
-        patient = message.conversation.patient
-        item = TriageInput(
-            subject=message.subject, body=message.body, on_chemotherapy=patient.on_chemotherapy
+        return _classify_locked([message])[0]
+
+
+def _classify_locked(messages: list[Message]) -> list[Classification]:
+    """The caller holds these received messages' locks."""
+    if not messages:
+        return []
+    items = [
+        TriageInput(
+            subject=m.subject,
+            body=m.body,
+            on_chemotherapy=m.conversation.patient.on_chemotherapy,
         )
-        labels = labels_for(item)
-        if labels["unclassified"] and not ModelVersion.objects.filter(is_active=True).exists():
-            request_default_model_training()
-        classification = Classification.objects.create(message=message, **labels)
+        for m in messages
+    ]
+    all_labels = labels_for_batch(items)
+    if (
+        any(labels["unclassified"] for labels in all_labels)
+        and not ModelVersion.objects.filter(is_active=True).exists()
+    ):
+        request_default_model_training()
+    classifications = []
+    for message, labels in zip(messages, all_labels, strict=True):
+        classifications.append(Classification.objects.create(message=message, **labels))
         inbox_services.mark_classified(message=message)
-        return classification
+    return classifications
 
 
 def request_default_model_training() -> bool:

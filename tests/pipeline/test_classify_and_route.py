@@ -51,13 +51,15 @@ def test_a_second_message_in_an_open_thread_joins_its_item_and_raises_acuity(mon
     answers = iter([("routine", "clerical"), ("emergent", "nurse")])
 
     def scripted_model(items):
-        acuity, level = next(answers)
+        # One answer per message, oldest first: the worker classifies waiting messages
+        # of a batch in one call.
         return [
             TriageResult(
                 TriagePrediction(acuity, level, False, 0.9, 0.9, 0.9, routing_service_level=level),
                 [],
                 None,
             )
+            for acuity, level in (next(answers) for _ in items)
         ]
 
     monkeypatch.setattr(classification_module, "predict_triage", scripted_model)
