@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--weight", type=float, default=0.5, help="the transformer's share")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", action="store_true", help="the table as markdown too")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     rows = load_corpus(ROOT / "triage" / "corpus")
@@ -93,6 +94,19 @@ def main() -> None:
             cells.append(f"{s['mean']:.3f} [{s['min']:.3f},{s['max']:.3f}]")
         print(f"{label:32}{target:>9}" + "".join(f"{c:>24}" for c in cells))
     print("seeds per variant: " + ", ".join(f"{n} {len(results[n])}" for n in names))
+    if args.markdown:
+        print()
+        print("| figure | target | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for part, key, label, target in FIGURES:
+            cells = []
+            for n in names:
+                s = summary[n][f"{part}.{key}"]
+                digits = 1 if key == "emergent_as_routine" else 3
+                cells.append(
+                    f"{s['mean']:.{digits}f} ({s['min']:.{digits}f} to {s['max']:.{digits}f})"
+                )
+            print(f"| {label} | {target} | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "runs": results}, indent=1))
 
