@@ -3,10 +3,13 @@ queue's task. Kept apart from triage.services so the task module need not import
 
 import datetime
 import logging
+from collections.abc import Callable
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
+from triage.ml.ensemble import TrainingUnavailable, require_pytorch
 from triage.model_registry import train_default_model_version, train_ensemble_model_version
 from triage.models import ModelTraining, ModelVersion
 
@@ -28,51 +31,46 @@ ENSEMBLE_STALE_AFTER = datetime.timedelta(hours=4)
 def run_requested_training(*, name: str) -> ModelTraining | None:
     """Train the default model if a request is waiting. Safe to run twice: the request is
     taken with a conditional update, so a redelivered task finds nothing to do."""
-    taken = ModelTraining.objects.filter(name=name, status=ModelTraining.Status.REQUESTED).update(
-        status=ModelTraining.Status.RUNNING, started_at=timezone.now()
-    )
-    if not taken:
+    if not _take(name):
         return ModelTraining.objects.filter(name=name).first()
     if ModelVersion.objects.filter(is_active=True).exists():
         # Someone promoted a model meanwhile: never replace it with the default.
         return _finish(name, status=ModelTraining.Status.DONE, version=None)
-    try:
-        # Not replacing: a model promoted while this one was fitting stays active.
-        version = train_default_model_version(replace_active=False)
-    except Exception:
-        logger.exception("training the default triage model failed")
-        return _finish(
-            name,
-            status=ModelTraining.Status.FAILED,
-            version=None,
-            error="Training failed; the error is in the worker's log.",
-        )
-    return _finish(name, status=ModelTraining.Status.DONE, version=version)
+    # Not replacing: a model promoted while this one was fitting stays active.
+    return _train(
+        name, "the default triage model", partial(train_default_model_version, replace_active=False)
+    )
 
 
 def run_ensemble_training(*, name: str) -> ModelTraining | None:
     """Train the transformer ensemble if an administrator asked for it (the admin's
     action). The version is stored inactive, with its out-of-fold figures, for a
     superuser to promote; the active model is never replaced by this task."""
-    taken = ModelTraining.objects.filter(name=name, status=ModelTraining.Status.REQUESTED).update(
-        status=ModelTraining.Status.RUNNING, started_at=timezone.now()
-    )
-    if not taken:
+    if not _take(name):
         return ModelTraining.objects.filter(name=name).first()
     try:
-        import torch  # noqa: F401
-    except ImportError:
-        return _finish(
-            name,
-            status=ModelTraining.Status.FAILED,
-            version=None,
-            error="This worker cannot train the transformer: PyTorch is not installed "
-            "(pip install -e '.[train]' on the slow queue's worker).",
+        require_pytorch()
+    except TrainingUnavailable as exc:
+        return _finish(name, status=ModelTraining.Status.FAILED, version=None, error=str(exc))
+    return _train(
+        name, "the transformer ensemble", partial(train_ensemble_model_version, activate=False)
+    )
+
+
+def _take(name: str) -> bool:
+    """requested -> running, by one caller only (a conditional update)."""
+    return bool(
+        ModelTraining.objects.filter(name=name, status=ModelTraining.Status.REQUESTED).update(
+            status=ModelTraining.Status.RUNNING, started_at=timezone.now()
         )
+    )
+
+
+def _train(name: str, what: str, train: Callable[[], ModelVersion]) -> ModelTraining:
     try:
-        version = train_ensemble_model_version(activate=False)
+        version = train()
     except Exception:
-        logger.exception("training the transformer ensemble failed")
+        logger.exception("training %s failed", what)
         return _finish(
             name,
             status=ModelTraining.Status.FAILED,

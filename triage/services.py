@@ -82,19 +82,12 @@ def request_default_model_training() -> bool:
         status=ModelTraining.Status.FAILED, finished_at__lt=now - RETRY_FAILED_AFTER
     )
     stale = Q(requested_at__lt=now - STALE_REQUEST_AFTER)
-    with transaction.atomic():
-        _, created = ModelTraining.objects.get_or_create(
-            name=DEFAULT_MODEL_TRAINING, defaults={"requested_at": now}
-        )
-        # Conditional: of concurrent requests, one re-arms (the others see it requested).
-        rearmed = not created and ModelTraining.objects.filter(
-            ended | stale, name=DEFAULT_MODEL_TRAINING
-        ).update(status=ModelTraining.Status.REQUESTED, requested_at=now, error="")
-    if created or rearmed:
-        transaction.on_commit(tasks.enqueue_default_model_training, robust=True)
+    _, enqueued = _request_training(
+        DEFAULT_MODEL_TRAINING, ended | stale, tasks.enqueue_default_model_training, now=now
+    )
+    if enqueued:
         logger.warning("no active triage model: the default model is being trained")
-        return True
-    return False
+    return enqueued
 
 
 def request_ensemble_training() -> tuple[ModelTraining, bool]:
@@ -102,18 +95,30 @@ def request_ensemble_training() -> tuple[ModelTraining, bool]:
     training at a time: a request while one is requested or running (and not stale)
     changes nothing. Returns the request and whether this call enqueued it."""
     now = timezone.now()
+    busy = Q(status__in=[ModelTraining.Status.REQUESTED, ModelTraining.Status.RUNNING])
+    stale = Q(requested_at__lt=now - ENSEMBLE_STALE_AFTER)
+    return _request_training(
+        tasks.ENSEMBLE_TRAINING, ~busy | stale, tasks.enqueue_ensemble_training, now=now
+    )
+
+
+def _request_training(name: str, rearm_when: Q, enqueue, *, now) -> tuple[ModelTraining, bool]:
+    """The gate row of a training: made by the first request; a later one re-arms it only
+    when `rearm_when` holds. Conditional, so of concurrent requests one re-arms (the others
+    see it requested). Enqueues after commit when made or re-armed."""
     with transaction.atomic():
         training, created = ModelTraining.objects.get_or_create(
-            name=tasks.ENSEMBLE_TRAINING, defaults={"requested_at": now}
+            name=name, defaults={"requested_at": now}
         )
-        busy = Q(status__in=[ModelTraining.Status.REQUESTED, ModelTraining.Status.RUNNING])
-        rearmed = not created and ModelTraining.objects.filter(
-            ~busy | Q(requested_at__lt=now - ENSEMBLE_STALE_AFTER), name=tasks.ENSEMBLE_TRAINING
-        ).update(status=ModelTraining.Status.REQUESTED, requested_at=now, error="")
-    if created or rearmed:
-        transaction.on_commit(tasks.enqueue_ensemble_training, robust=True)
-    training.refresh_from_db()
-    return training, bool(created or rearmed)
+        rearmed = not created and ModelTraining.objects.filter(rearm_when, name=name).update(
+            status=ModelTraining.Status.REQUESTED, requested_at=now, error=""
+        )
+    enqueued = bool(created or rearmed)
+    if enqueued:
+        transaction.on_commit(enqueue, robust=True)
+    if rearmed:
+        training.refresh_from_db()
+    return training, enqueued
 
 
 def record_label_correction(

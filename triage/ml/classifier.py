@@ -39,6 +39,16 @@ class DecisionThresholds:
     review: float = 0.5
 
 
+def empty_probabilities(rows: int) -> dict[str, np.ndarray]:
+    """Zeroed per-head probabilities for `rows` messages, in the fixed column order, to be
+    filled fold by fold."""
+    return {
+        "acuity": np.zeros((rows, len(ACUITY_CLASSES))),
+        "service_level": np.zeros((rows, len(SERVICE_LEVEL_CLASSES))),
+        "evisit_candidate": np.zeros(rows),
+    }
+
+
 def message_text(subject: str, body: str) -> str:
     return f"{subject}\n{body}" if subject else body
 

@@ -13,8 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.ml.classifier import DecisionThresholds, TriageModel, decide, message_text
+from triage.ml.classifier import (
+    DEFAULT_VARIANT,
+    DecisionThresholds,
+    TriageModel,
+    decide,
+    empty_probabilities,
+    message_text,
+)
 from triage.ml.corpus import LabeledMessage
+from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real
+from triage.ml.training import (
+    choose_thresholds,
+    out_of_fold_probabilities,
+    red_flag_hits,
+    stratified_folds,
+)
 from triage.ml.transformer.serving import TransformerHeads
 from triage.ml.types import TriageInput, TriagePrediction
 
@@ -22,6 +36,21 @@ ENSEMBLE_VARIANT = "minilm-finetuned-tfidf-ensemble"
 HEADS = ("acuity", "service_level", "evisit_candidate")
 # The transformer's share of each head's averaged probability.
 DEFAULT_TRANSFORMER_WEIGHT = 0.5
+
+
+class TrainingUnavailable(RuntimeError):
+    pass
+
+
+def require_pytorch() -> None:
+    """Training the transformer needs PyTorch (the train extra); serving does not."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise TrainingUnavailable(
+            "PyTorch is not installed here, and training the transformer needs it: "
+            "pip install -e '.[train]' (serving it does not)."
+        ) from exc
 
 
 def average(
@@ -75,7 +104,6 @@ def transformer_fold_probabilities(
 ) -> tuple[list[int], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Fine-tune on every fold but `fold` and score that fold with the exported graph:
     (held-out row indexes, float ONNX probabilities, int8 ONNX probabilities)."""
-    from triage.ml.training import stratified_folds
     from triage.ml.transformer.fine_tuning import fine_tune, to_serving
 
     held = stratified_folds(rows, k, salt=f"oof-seed{seed}")[fold]
@@ -111,14 +139,6 @@ def fit_ensemble(
     (skipped when `transformer_out_of_fold` is given, computed on the same folds), the
     TF-IDF model's on the same folds, thresholds chosen on their average over the whole
     corpus, then both models fit on every row. `progress(step, total, what)`."""
-    from triage.ml.classifier import DEFAULT_VARIANT
-    from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real
-    from triage.ml.training import (
-        choose_thresholds,
-        out_of_fold_probabilities,
-        red_flag_hits,
-        stratified_folds,
-    )
     from triage.ml.transformer.fine_tuning import fine_tune, to_serving
 
     tell = progress or (lambda step, total, what: None)
@@ -128,11 +148,7 @@ def fit_ensemble(
     salt = f"oof-seed{seed}"
     folds = stratified_folds(rows, k, salt=salt)
     if transformer_out_of_fold is None:
-        transformer_out_of_fold = {
-            "acuity": np.zeros((len(rows), 3)),
-            "service_level": np.zeros((len(rows), 4)),
-            "evisit_candidate": np.zeros(len(rows)),
-        }
+        transformer_out_of_fold = empty_probabilities(len(rows))
         for fold_number in range(k):
             tell(step, total, f"fine-tuning MiniLM without fold {fold_number + 1} of {k}")
             held, float_p, int8_p = transformer_fold_probabilities(
@@ -171,11 +187,7 @@ def read_transformer_out_of_fold(
 ) -> dict[str, np.ndarray] | None:
     """The transformer's out-of-fold probabilities saved by bench/transformer_oof.py, one
     file per fold (`kind`: "float" or "int8" ONNX); None when a fold is missing."""
-    out = {
-        "acuity": np.zeros((rows, 3)),
-        "service_level": np.zeros((rows, 4)),
-        "evisit_candidate": np.zeros(rows),
-    }
+    out = empty_probabilities(rows)
     for fold in range(folds):
         path = out_of_fold_path(directory, seed=seed, folds=folds, fold=fold)
         if not path.exists():

@@ -14,10 +14,10 @@ from sklearn.metrics import f1_score
 
 from triage.ml.classifier import (
     ACUITY_CLASSES,
-    SERVICE_LEVEL_CLASSES,
     DecisionThresholds,
     TriageInput,
     TriageModel,
+    empty_probabilities,
 )
 from triage.ml.corpus import LabeledMessage
 from triage.ml.labels import Acuity
@@ -156,11 +156,7 @@ def out_of_fold_probabilities(
     rows: Sequence[LabeledMessage], variant: str, k: int, salt: str = "inner-v1"
 ) -> dict[str, np.ndarray]:
     inputs = [as_input(r) for r in rows]
-    result = {
-        "acuity": np.zeros((len(rows), len(ACUITY_CLASSES))),
-        "service_level": np.zeros((len(rows), len(SERVICE_LEVEL_CLASSES))),
-        "evisit_candidate": np.zeros(len(rows)),
-    }
+    result = empty_probabilities(len(rows))
     for fold in stratified_folds(rows, k, salt=salt):
         held = set(fold)
         model = TriageModel.train([r for i, r in enumerate(rows) if i not in held], variant=variant)

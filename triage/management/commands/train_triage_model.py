@@ -7,7 +7,12 @@ from tqdm import tqdm
 
 from triage.ml.classifier import DEFAULT_VARIANT, VARIANTS
 from triage.ml.corpus import CorpusError, corpus_hash, load_corpus
-from triage.ml.ensemble import ENSEMBLE_VARIANT, read_transformer_out_of_fold
+from triage.ml.ensemble import (
+    ENSEMBLE_VARIANT,
+    TrainingUnavailable,
+    read_transformer_out_of_fold,
+    require_pytorch,
+)
 from triage.ml.evaluation import evaluate_model, holdout_split
 from triage.ml.reporting import summary_line
 from triage.ml.training import fit_model
@@ -82,12 +87,9 @@ class Command(BaseCommand):
 
     def _ensemble(self, *, activate: bool, folds: int, seed: int, reuse_out_of_fold, **options):
         try:
-            import torch  # noqa: F401
-        except ImportError as exc:
-            raise CommandError(
-                "training the transformer needs PyTorch: pip install -e '.[train]' "
-                "(serving it does not)"
-            ) from exc
+            require_pytorch()
+        except TrainingUnavailable as exc:
+            raise CommandError(str(exc)) from exc
         reused = None
         if reuse_out_of_fold is not None:
             rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
