@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.admin_scoping import (
@@ -9,7 +10,15 @@ from accounts.admin_scoping import (
     within_clinics,
 )
 from accounts.forms import AdminSignInForm
-from accounts.models import Absence, Clinic, FailedSignIn, Membership, User
+from accounts.models import (
+    Absence,
+    ApiToken,
+    Clinic,
+    FailedSignIn,
+    Integration,
+    Membership,
+    User,
+)
 
 # /admin/login/ says so when a username is locked out, as /login/ does (the lockout itself
 # is enforced by accounts.backends.SignInLockoutBackend on both).
@@ -86,3 +95,111 @@ class FailedSignInAdmin(SuperuserOnlyRecordsAdmin):
             f"Unlocked {', '.join(addresses) or 'no address'}: {cleared} failed sign-ins cleared.",
             messages.SUCCESS,
         )
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ClinicScopedAdmin, admin.ModelAdmin):
+    """The systems that post a clinic's messages and collect its replies. Superusers and
+    the clinic's administrators add them; their tokens are issued under API tokens."""
+
+    list_display = ("name", "clinic", "demographics_source", "account")
+    list_filter = ("clinic",)
+    readonly_fields = ("account",)
+
+    def _may_manage(self, request) -> bool:
+        user = request.user
+        return user.is_active and (user.is_superuser or self.admin_clinics(request).exists())
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def has_add_permission(self, request):
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its account is in the access log: revoke its tokens instead
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.account = services.new_integration_account(clinic=obj.clinic, name=obj.name)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
+    """API tokens, shown once when issued. Superusers issue any (a staff member's own or
+    an integration's); a clinic's administrators issue and revoke only the tokens of their
+    clinics' integrations. Nothing else about a token can be changed."""
+
+    clinic_lookup = "user__integration__clinic"
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    fields = ("user", "name")
+    readonly_fields = ()
+    actions = ["revoke"]
+
+    def _may_manage(self, request) -> bool:
+        user = request.user
+        return user.is_active and (user.is_superuser or self.admin_clinics(request).exists())
+
+    def has_module_permission(self, request):
+        return self._may_manage(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def has_add_permission(self, request):
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        # The revoke action needs no change permission: it is the one change allowed.
+        actions = super().get_actions(request)
+        if self._may_manage(request) and "revoke" not in actions:
+            actions["revoke"] = self.get_action("revoke")
+        return actions
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            if request.user.is_superuser:
+                kwargs["queryset"] = User.objects.filter(is_active=True).order_by("username")
+            else:
+                kwargs["queryset"] = User.objects.filter(
+                    integration__clinic__in=self.admin_clinics(request)
+                ).order_by("username")
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        token, obj.prefix, obj.digest = services.new_api_token_secret()
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        request._issued_api_token = token  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = TemplateResponse(
+            request,
+            "admin/accounts/apitoken/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "token_row": obj,
+                "token": request._issued_api_token,
+                "title": "API token issued",
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        revoked = services.revoke_api_tokens(tokens=queryset)
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

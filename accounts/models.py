@@ -122,3 +122,58 @@ class FailedSignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip_address or 'unknown address'}"
+
+
+class Integration(TimeStampedModel):
+    """A system that talks to the app for one clinic: the patient portal or the EHR. It
+    acts through its own account (`account`, no password, no membership: it cannot sign
+    in to the screens or work a queue) and that account's API tokens. Only an integration
+    may post patients' messages, collect the replies and confirm their delivery."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="integrations")
+    name = models.CharField(max_length=100, help_text="e.g. Patient portal, Epic EHR")
+    account = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="integration", editable=False
+    )
+    # Off: the patient's name, birth date, language, phone and flags sent with a message
+    # fill only what the clinic has not recorded; a differing value is kept aside, not
+    # applied (inbox.PatientChange). On: this system is where the clinic keeps them.
+    demographics_source = models.BooleanField(
+        "source of truth for patient demographics",
+        default=False,
+        help_text="On only for the system where the clinic maintains patient records "
+        "(usually the EHR): its values then overwrite the stored ones.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="integration_name_per_clinic")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.clinic}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API: a staff member's own, or an integration's (then
+    `user` is the integration's account). Only a SHA-256 digest is stored; the token is
+    shown once, when it is made (accounts.services.issue_api_token)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for.")
+    # The first characters, so people can tell their tokens apart without the secret.
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.user})"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.lockout import Lockout, LockoutReason, locked_until, normalise_username
-from accounts.models import Clinic, FailedSignIn, Membership, Role, User
+from accounts.models import Clinic, FailedSignIn, Integration, Membership, Role, User
 
 
 def clinics_for_user(*, user: User, role: Role | None = None) -> QuerySet[Clinic]:
@@ -67,3 +67,11 @@ def sign_in_lockout(*, username: str, ip_address: str | None, now: datetime) -> 
         if ends_at is not None:
             return Lockout(reason=reason, ends_at=ends_at)
     return None
+
+
+def integration_of(user) -> Integration | None:
+    """The integration acting as `user` (its account), or None for a person."""
+    if not user.is_authenticated:
+        return None
+    # The reverse one-to-one is cached on the user, a miss included: one query a request.
+    return getattr(user, "integration", None)

@@ -1,13 +1,16 @@
+import hashlib
 import logging
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.lockout import LockoutReason, client_ip, normalise_username
-from accounts.models import FailedSignIn, User
+from accounts.models import ApiToken, Clinic, FailedSignIn, Integration, User
 from accounts.selectors import sign_in_lockout
 
 logger = logging.getLogger(__name__)
@@ -99,3 +102,76 @@ def set_after_action(*, user: User, after_action: str) -> None:
         raise ValueError(f"unknown after_action {after_action!r}")
     user.after_action = after_action
     user.save(update_fields=["after_action"])
+
+
+# --- integrations and API tokens ------------------------------------------------------
+
+API_TOKEN_PREFIX = "pt_"  # noqa: S105 (a marker, not a secret)
+
+
+def api_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token_secret() -> tuple[str, str, str]:
+    """A new token: (the token, its display prefix, its digest). Only the last two are
+    stored; the token is shown once."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, token[:10], api_token_digest(token)
+
+
+def issue_api_token(*, user: User, name: str = "", created_by: User | None) -> tuple[ApiToken, str]:
+    """A new token for `user` (a staff member or an integration's account). Returns the
+    row and the token itself, which is stored nowhere: show it once."""
+    token, prefix, digest = new_api_token_secret()
+    row = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, digest=digest, created_by=created_by
+    )
+    return row, token
+
+
+def revoke_api_tokens(*, tokens: Iterable[ApiToken], now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    ids = [token.pk for token in tokens]
+    return ApiToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now)
+
+
+# A token used within this long is not written again: one UPDATE per request would cost
+# the API's throughput for a "last used" column nobody reads to the second.
+TOKEN_USE_RECORDED_EVERY = timedelta(minutes=5)
+
+
+def record_token_use(*, token: ApiToken, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+def create_integration(
+    *, clinic: Clinic, name: str, demographics_source: bool = False
+) -> Integration:
+    return Integration.objects.create(
+        clinic=clinic,
+        name=name,
+        account=new_integration_account(clinic=clinic, name=name),
+        demographics_source=demographics_source,
+    )
+
+
+def new_integration_account(*, clinic: Clinic, name: str) -> User:
+    """An integration's account: active, with no usable password and no membership, so it
+    signs in nowhere and sees no queue; it acts only through its tokens."""
+    account = User(username=_integration_username(clinic=clinic, name=name), is_active=True)
+    account.set_unusable_password()
+    account.save()
+    return account
+
+
+def _integration_username(*, clinic: Clinic, name: str) -> str:
+    base = f"integration.{clinic.slug}.{slugify(name) or 'system'}"[:140]
+    username, n = base, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}.{n}"
+    return username

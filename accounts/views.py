@@ -9,6 +9,7 @@ from accounts.selectors import (
     current_membership,
     memberships_for_user,
 )
+from config.input import parse_id
 
 
 @login_required
@@ -16,16 +17,19 @@ def home(request: HttpRequest) -> HttpResponse:
     membership = current_membership(user=request.user, session=request.session)
     if membership is not None and membership.role == Role.BILLING:
         return redirect("billing")
+    if membership is not None and membership.role == Role.ADMIN:
+        # Administrators configure the clinic; they work no queue (routing/scope.py).
+        return redirect("admin:index")
     return redirect("work")
 
 
 @login_required
 @require_POST
 def switch_clinic(request: HttpRequest) -> HttpResponse:
-    clinic_id = request.POST.get("clinic", "")
+    clinic_id = parse_id(request.POST.get("clinic"))
     membership = (
         memberships_for_user(user=request.user).filter(clinic_id=clinic_id).first()
-        if clinic_id.isdigit()
+        if clinic_id is not None
         else None
     )
     if membership is None:

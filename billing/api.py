@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import TimeEntry
-from billing.selectors import evisit_list
+from billing.selectors import STATUS_FILTERS, evisit_list, require_billing
 from billing.services import log_minutes
 from inbox.models import PatientDataAccess
 
@@ -26,10 +26,14 @@ class EVisitListApi(APIView):
         needs_consent = serializers.BooleanField()
 
     def get(self, request: Request) -> Response:
+        require_billing(user=request.user)  # 404 before any hint that the filter exists
+        wanted = request.query_params.get("status")
+        if wanted is not None and wanted not in STATUS_FILTERS:
+            raise serializers.ValidationError(
+                {"status": [f"Choose one of: {', '.join(sorted(STATUS_FILTERS))}."]}
+            )
         shown = evisit_list(
-            user=request.user,
-            viewed_as=PatientDataAccess.What.EVISIT_LIST_API,
-            status=request.query_params.get("status"),
+            user=request.user, viewed_as=PatientDataAccess.What.EVISIT_LIST_API, status=wanted
         )
         return Response({"results": self.OutputSerializer(shown, many=True).data})
 

@@ -18,6 +18,8 @@ from inbox.models import Patient
 # The list's default filter: what the billing team has to look at.
 TO_REVIEW = "to_review"
 TO_REVIEW_STATUSES = (EVisit.Status.READY, EVisit.Status.CANDIDATE)
+# Every value the list's status filter takes (screen and API refuse anything else).
+STATUS_FILTERS = frozenset({TO_REVIEW, "all", *EVisit.Status.values})
 # The list (screen and API) shows the newest e-visits up to this many; filters narrow it.
 EVISIT_LIST_LIMIT = 500
 

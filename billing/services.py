@@ -23,8 +23,14 @@ from billing.models import (
 )
 from config.celery import DATABASE_RETRY
 from inbox.models import Conversation, Message, OutgoingMessage
-from routing.exceptions import InvalidTarget, InvalidTransition, WorkItemClosed
+from routing.exceptions import (
+    InvalidTarget,
+    InvalidTransition,
+    OutsideScopeOfPractice,
+    WorkItemClosed,
+)
 from routing.models import WorkItem
+from routing.scope_selectors import log_time_decision
 from routing.selectors import access_work_item
 
 MAX_MANUAL_MINUTES = 240
@@ -50,10 +56,19 @@ def _create_time_entry(*, actor: User, item, **fields) -> TimeEntry:
 
 
 def _timed_item(*, actor: User, item_id: int) -> WorkItem:
-    """The work item time is kept on, if the actor may see it (else 404). Not written to
-    the access log: time changes the record and shows nothing of the patient (the item's
-    page, where the timer is, was logged when it was opened)."""
+    """The work item time is kept on, if the actor may see it (else 404; billing and
+    administrators 403). Not written to the access log: time changes the record and shows
+    nothing of the patient (the item's page, where the timer is, was logged when it was
+    opened)."""
     return access_work_item(user=actor, item_id=item_id, viewed_as=None)
+
+
+def _check_may_log_time(*, actor: User, item: WorkItem) -> None:
+    # Clinician time feeds e-visit claims: only someone who may answer the message adds
+    # to it (stopping one's own running timer is always allowed).
+    decision = log_time_decision(user=actor, item=item)
+    if not decision.allowed:
+        raise OutsideScopeOfPractice(decision.reason)
 
 
 def start_timer(*, actor: User, item_id: int) -> TimeEntry:
@@ -65,6 +80,7 @@ def start_timer(*, actor: User, item_id: int) -> TimeEntry:
             "This item is closed: a nurse or physician may reopen it to work on it again. "
             "Time already spent can still be logged."
         )
+    _check_may_log_time(actor=actor, item=item)
     try:
         with transaction.atomic():
             return _create_time_entry(
@@ -101,6 +117,7 @@ def log_minutes(
         raise WorkItemClosed(
             "This item is closed: a nurse or physician may reopen it to log more time on it."
         )
+    _check_may_log_time(actor=actor, item=item)
     ended = timezone.now()
     with transaction.atomic():
         entry = _create_time_entry(

@@ -7,13 +7,16 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import cpt, selectors, services
 from billing.models import ClaimExport, EVisit, TimeEntry
 from config.errors import DomainError
+from config.input import parse_id
 from inbox.models import PatientDataAccess
 
 
@@ -35,9 +38,14 @@ def evisit_list(request: HttpRequest) -> HttpResponse:
         "date_from": request.GET.get("from", ""),
         "date_to": request.GET.get("to", ""),
     }
+    # The form offers only these values; anything else is a hand-made URL.
+    if filters["status"] not in selectors.STATUS_FILTERS:
+        return HttpResponseBadRequest("Unknown status filter.")
+    if filters["code"] and filters["code"] not in cpt.ALL_CODES:
+        return HttpResponseBadRequest("Unknown code filter.")
     wanted = {
         "status": filters["status"],
-        "clinic_id": int(filters["clinic"]) if filters["clinic"].isdigit() else None,
+        "clinic_id": parse_id(filters["clinic"]),
         "code": filters["code"] or None,
         "date_from": _date(filters["date_from"]),
         "date_to": _date(filters["date_to"]),
@@ -83,7 +91,7 @@ def evisit_detail(request: HttpRequest, evisit_id: int) -> HttpResponse:
 @require_POST
 def review(request: HttpRequest) -> HttpResponse:
     selectors.require_billing(user=request.user)
-    ids = [int(i) for i in request.POST.getlist("evisit") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.POST.getlist("evisit")) if i is not None]
     decision = request.POST.get("decision")
     reason = request.POST.get("reason", "")
     try:
@@ -97,7 +105,18 @@ def review(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose approve or reject.")
     except DomainError as error:
         messages.error(request, error.detail)
-    return redirect(request.POST.get("next") or "billing")
+    return HttpResponseRedirect(_back_to(request, request.POST.get("next", "")))
+
+
+def _back_to(request: HttpRequest, url: str) -> str:
+    """The page a form came from (its `next`, a path: the forms send one), when it is one
+    of ours; else the list. A link elsewhere would send a user who trusts this site to a
+    look-alike."""
+    if url.startswith("/") and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return reverse("billing")
 
 
 def _download(export: ClaimExport) -> HttpResponse:

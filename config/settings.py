@@ -4,9 +4,11 @@ Defaults are safe for a laptop demo (SQLite under var/, Celery tasks run in-proc
 production sets SECRET_KEY, DATABASE_URL and CELERY_BROKER_URL.
 """
 
+import re
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,8 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_htmx",
+    "csp",
     # Lowest layer first; each app imports only those above it in this list (make lint).
     "accounts",
     "inbox",
@@ -49,6 +51,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body or a parameter: size and NUL refusals (config/input.py).
+    "config.request_limits.RequestLimitsMiddleware",
+    # Below WhiteNoise: static files keep their long caching and need no policy.
+    "config.security_headers.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -57,6 +64,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees what views raise first: database down -> 503, /api/ -> never HTML.
+    "config.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,6 +92,17 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database host answers 503 within seconds (config.errors), instead of
+    # holding the request for the operating system's TCP timeout (minutes).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+# What a 503 tells clients (the portal, a browser) to wait before trying again while the
+# database is unreachable.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
+    "DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=10
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -140,18 +160,73 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Staff screens: signed out after this long without a click (background refreshes of
 # the queue counts do not count as activity).
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+# The stored session ends with the idle window too (every click saves it, so it runs
+# from the last one): a forgotten session is dead for /api/ as well, which the idle
+# middleware does not watch. The cookie itself lasts until the browser closes, so a page
+# left open still sends it and accounts.middleware can say "signed out after inactivity".
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 
+# --- HTTPS and browser hardening -------------------------------------------------------
+# On by default in production (DEBUG off), off in development; each can be set from the
+# environment, e.g. a short SECURE_HSTS_SECONDS for a first rollout. Behind a proxy or
+# load balancer that ends TLS, SECURE_PROXY_SSL_HEADER names the header it sets (e.g.
+# HTTP_X_FORWARDED_PROTO, meaning "X-Forwarded-Proto: https"); without it every request
+# looks like plain HTTP and SECURE_SSL_REDIRECT would redirect forever.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Paths (regular expressions, no leading slash) still answered over plain HTTP: the
+# health probes of a load balancer or orchestrator, which carry no patient data.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^health/"])
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", _PROXY_SSL_HEADER):
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is a request.META name such as HTTP_X_FORWARDED_PROTO."
+    )
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (tests/config/test_security_headers.py checks the
+# templates): every script is a static file wired by data- attributes, so an injected
+# <script> or onclick= does not run. No page uses data: images, so img-src allows none.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Request bodies: a message is at most 20,000 characters (MESSAGE_BODY_MAX_CHARS), under
+# 120 kB even with every character JSON-escaped; 1 MB leaves room and refuses anything
+# else with a 413 before it is read (config.request_limits). Nothing here uploads files.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# No API payload nests more than three levels; deeper JSON is refused with a 400.
+JSON_MAX_DEPTH = 32
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Staff work by default; the integration endpoints say IsIntegration instead.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.IsStaff",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.request_limits.DepthLimitedJSONParser"],
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
 }
 
@@ -169,8 +244,23 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than the longest task (training, exports), so Redis does not hand a running
 # task to a second worker.
+# A web request publishes its message's task after the commit. With Redis down or hung,
+# kombu waits forever on a dead socket and retries the publish 3 times by default: the
+# portal's request would hang, though the message is stored and the stuck-message sweep
+# enqueues it later. So a publish gives up after about two broker timeouts (tested in
+# tests/config/test_error_answers.py); Redis answers in milliseconds when it is up.
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_SOCKET_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 # triage: classify and route (nothing slow ever waits in front of an emergent message);
 # default: notifications and sweeps; slow: replay, training, exports.
@@ -198,12 +288,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.tasks.alert_undelivered_replies",
         "schedule": 60.0,
     },
+    "unrouted-messages": {"task": "routing.tasks.alert_unrouted_messages", "schedule": 60.0},
     "retry-notifications": {
         "task": "routing.tasks.retry_pending_notifications",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A malformed entry in a queue is logged (without its content) and dropped instead of
+# stopping the worker (config/celery.py, "Poison messages"). Only for plain redis:// (a
+# rediss:// URL keeps kombu's own transport, which sets up TLS from the scheme).
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "config.celery:PoisonTolerantRedisTransport"
+CELERY_WORKER_CONSUMER = "config.celery:PoisonTolerantConsumer"
 
 # --- Triage --------------------------------------------------------------------------
 TRIAGE_CORPUS_DIR = Path(env.str("TRIAGE_CORPUS_DIR", default=str(BASE_DIR / "triage" / "corpus")))
@@ -215,6 +312,12 @@ MESSAGE_BODY_MAX_CHARS = 20_000
 # --- Routing -------------------------------------------------------------------------
 # A message still received/classified after this long is enqueued again by the sweep.
 STUCK_MESSAGE_AFTER_SECONDS = env.int("STUCK_MESSAGE_AFTER_SECONDS", default=120)
+# ...and enqueued again at most once per this window: a broker that is backed up, not
+# lost, still holds the last copy (one copy per message, not one per sweep).
+STUCK_REQUEUE_WINDOW_SECONDS = env.int("STUCK_REQUEUE_WINDOW_SECONDS", default=300)
+# A message still unrouted this long after it was stored alerts its clinic's
+# administrators (once) and fails the readiness check (GET /health/ready).
+UNROUTED_ALERT_MINUTES = env.int("UNROUTED_ALERT_MINUTES", default=10)
 # A pending notification older than this is sent again by the sweep.
 NOTIFICATION_RETRY_AFTER_SECONDS = env.int("NOTIFICATION_RETRY_AFTER_SECONDS", default=30)
 # A reply to a patient the portal has not confirmed after this long alerts the clinic's

@@ -7,6 +7,7 @@ from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
 from inbox.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
+from pipeline import views as pipeline_views
 from routing.api.views import (
     ClaimWorkItemApi,
     CloseWorkItemApi,
@@ -73,5 +74,13 @@ urlpatterns = [
     ),
     path("billing/revenue", billing_views.revenue, name="billing-revenue"),
     path("admin/", admin.site.urls),
+    path("health/live", pipeline_views.live, name="health-live"),
+    path("health/ready", pipeline_views.ready, name="health-ready"),
     *api_v1,
 ]
+
+# JSON under /api/ (never an HTML page to the portal), Django's pages elsewhere.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from inbox.audit import record_patient_data_accesses
-from inbox.models import Patient, PatientDataAccess
+from inbox.models import Patient, PatientChange, PatientDataAccess
 
 
 class PatientDataAccessLogged:
@@ -124,3 +124,21 @@ class PatientAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnlyAdmin):
 
     def patients_shown(self, obj):
         return [(obj, obj.pk)]
+
+
+@admin.register(PatientChange)
+class PatientChangeAdmin(PatientDataAccessLogged, ClinicScopedAdmin, ReadOnlyAdmin):
+    """Patient details an integration sent that differed from the stored ones: what was
+    applied, and what was kept aside because the integration is not the clinic's source
+    of truth for demographics (check those against the chart)."""
+
+    list_display = ("at", "patient", "field", "old_value", "new_value", "applied", "integration")
+    list_filter = ("applied", "field", "clinic")
+    list_select_related = ("patient", "integration")
+    date_hierarchy = "at"
+    access_log_list = PatientDataAccess.What.ADMIN_PATIENT_CHANGES
+    access_log_page = PatientDataAccess.What.ADMIN_PATIENT_CHANGES
+    access_log_history = PatientDataAccess.What.ADMIN_PATIENT_CHANGES  # names the patient
+
+    def patients_shown(self, obj):
+        return [(obj.patient, obj.pk)]

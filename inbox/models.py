@@ -69,6 +69,9 @@ class Message(TimeStampedModel):
     sent_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status, default=Status.RECEIVED)
     status_changed_at = models.DateTimeField(auto_now_add=True)
+    # When the stuck-message sweep last enqueued it: the gate that keeps a backed-up
+    # broker at one copy per STUCK_REQUEUE_WINDOW_SECONDS (inbox.services.take_stuck_messages).
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -82,6 +85,13 @@ class Message(TimeStampedModel):
                 fields=["status_changed_at"],
                 condition=~models.Q(status="routed"),
                 name="message_not_routed",
+            ),
+            # The unrouted alert and the readiness check (routing.sweeps.alert_unrouted_messages,
+            # pipeline.health): the oldest stored message not routed yet.
+            models.Index(
+                fields=["created_at"],
+                condition=~models.Q(status="routed"),
+                name="message_unrouted_by_age",
             ),
         ]
 
@@ -152,6 +162,7 @@ class PatientDataAccess(models.Model):
         ADMIN_ACCESS_LOG_ENTRY = "admin_access_log_entry", "Admin: access log entry page"
         ADMIN_PATIENT_LIST = "admin_patient_list", "Admin: patient list (look-up)"
         ADMIN_PATIENT = "admin_patient", "Admin: patient page"
+        ADMIN_PATIENT_CHANGES = "admin_patient_changes", "Admin: patient detail changes"
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
@@ -176,3 +187,29 @@ class PatientDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} viewed {self.what} of patient {self.patient_id}"
+
+
+class PatientChange(models.Model):
+    """A patient detail an integration sent that differs from the stored one: applied when
+    the integration is the clinic's source of truth for demographics, else kept aside for
+    the clinic to check (a portal's typo must not rewrite a chart or clear a flag the
+    red-flag layer reads). Never edited."""
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="changes")
+    integration = models.ForeignKey(
+        "accounts.Integration", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field = models.CharField(max_length=32)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    applied = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "patient detail change"
+        indexes = [models.Index(fields=["patient", "at"], name="patientchange_by_patient")]
+
+    def __str__(self) -> str:
+        state = "applied" if self.applied else "not applied"
+        return f"{self.field} of {self.patient} ({state})"

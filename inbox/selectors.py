@@ -1,22 +1,23 @@
 """Reads of the inbox: the clinic a portal posts for, and the outbox of replies."""
 
+import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import Http404
 
-from accounts.models import Clinic, User
-from accounts.selectors import clinics_for_user
+from accounts.models import Clinic, Integration, User
 from inbox.audit import record_patient_data_accesses
-from inbox.models import OutgoingMessage
+from inbox.models import Message, OutgoingMessage
 
 
-def access_clinic(*, user: User, clinic_slug: str) -> Clinic:
-    """The clinic if the user is a member; otherwise 404, never confirming it exists."""
-    clinic = clinics_for_user(user=user).filter(slug=clinic_slug).first()
-    if clinic is None:
+def integration_clinic(*, integration: Integration, clinic_slug: str) -> Clinic:
+    """The integration's own clinic when `clinic_slug` names it; otherwise 404, never
+    confirming that another clinic exists."""
+    if integration.clinic.slug != clinic_slug:
         raise Http404("clinic not found")
-    return clinic
+    return integration.clinic
 
 
 def undelivered_replies(*, clinic: Clinic) -> QuerySet[OutgoingMessage]:
@@ -29,10 +30,10 @@ def undelivered_replies(*, clinic: Clinic) -> QuerySet[OutgoingMessage]:
     )
 
 
-def access_reply(*, user: User, reply_id: int) -> OutgoingMessage:
-    """A reply to a patient of one of the user's clinics; otherwise 404."""
+def integration_reply(*, integration: Integration, reply_id: int) -> OutgoingMessage:
+    """A reply to a patient of the integration's clinic; otherwise 404."""
     reply = (
-        OutgoingMessage.objects.filter(pk=reply_id, clinic__in=clinics_for_user(user=user))
+        OutgoingMessage.objects.filter(pk=reply_id, clinic_id=integration.clinic_id)
         .select_related("conversation__patient", "in_reply_to", "author", "clinic")
         .first()
     )
@@ -53,3 +54,33 @@ def replies_shown(*, user: User, replies: Iterable[OutgoingMessage], viewed_as: 
         what=viewed_as,
         shown=[(reply.conversation.patient, reply.pk) for reply in replies],
     )
+
+
+@dataclass(frozen=True)
+class UnroutedMessages:
+    """Counts and times only: what an alert or a health check may show (no PHI)."""
+
+    count: int
+    oldest_stored_at: datetime.datetime | None
+    newest_id: int | None
+
+
+def unrouted_messages(*, stored_before: datetime.datetime | None = None) -> UnroutedMessages:
+    """Messages stored (before `stored_before`) and not routed yet, over all clinics."""
+    return UnroutedMessages(**_unrouted(stored_before).aggregate(**_SUMMARY))
+
+
+def unrouted_messages_by_clinic(*, stored_before: datetime.datetime) -> dict[int, UnroutedMessages]:
+    rows = _unrouted(stored_before).values("clinic_id").annotate(**_SUMMARY).order_by("clinic_id")
+    return {row.pop("clinic_id"): UnroutedMessages(**row) for row in rows}
+
+
+_SUMMARY = {"count": Count("pk"), "oldest_stored_at": Min("created_at"), "newest_id": Max("pk")}
+
+
+def _unrouted(stored_before: datetime.datetime | None) -> QuerySet[Message]:
+    # Served by the partial index message_unrouted_by_age.
+    messages = Message.objects.exclude(status=Message.Status.ROUTED)
+    if stored_before is not None:
+        messages = messages.filter(created_at__lt=stored_before)
+    return messages

@@ -9,13 +9,13 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from accounts.models import Clinic, User
+from accounts.models import Clinic, Integration, User
 from inbox.exceptions import ConversationBelongsToAnotherPatient
-from inbox.models import Conversation, Message, OutgoingMessage, Patient
-from inbox.selectors import access_reply
+from inbox.models import Conversation, Message, OutgoingMessage, Patient, PatientChange
+from inbox.selectors import integration_reply
 from inbox.signals import message_received
 
 
@@ -40,7 +40,13 @@ class IncomingMessage:
     conversation_external_id: str = ""
 
 
-def _upsert_patient(*, clinic: Clinic, details: PatientDetails) -> Patient:
+PATIENT_DETAIL_FIELDS = ("name", "birth_date", "preferred_language", "on_chemotherapy", "phone")
+# The chart's identity and the flags the red-flag layer reads. Language and phone are the
+# patient's own contact choices, which they keep up to date in the portal.
+CHART_FIELDS = frozenset({"name", "birth_date", "on_chemotherapy"})
+
+
+def _upsert_patient(*, clinic: Clinic, details: PatientDetails, source: Integration) -> Patient:
     patient, created = Patient.objects.get_or_create(
         clinic=clinic,
         mrn=details.mrn,
@@ -53,19 +59,53 @@ def _upsert_patient(*, clinic: Clinic, details: PatientDetails) -> Patient:
         },
     )
     if not created:
-        # The portal sends what it knows now; only fields it sent are updated.
-        changed = []
-        for field in ("name", "birth_date", "preferred_language", "on_chemotherapy", "phone"):
-            value = getattr(details, field)
-            if value not in (None, "") and getattr(patient, field) != value:
-                setattr(patient, field, value)
-                changed.append(field)
-        if changed:
-            patient.save(update_fields=[*changed, "updated_at"])
+        _reconcile_patient_details(patient=patient, details=details, source=source)
     return patient
 
 
-def receive_message(*, clinic: Clinic, incoming: IncomingMessage) -> tuple[Message, bool]:
+def _reconcile_patient_details(
+    *, patient: Patient, details: PatientDetails, source: Integration
+) -> None:
+    """Only fields the integration sent count. A blank stored field is filled; a differing
+    chart value (name, birth date, flags) is overwritten only when the integration is the
+    clinic's source of truth for demographics. Every difference is recorded either way."""
+    changed, records = [], []
+    for field in PATIENT_DETAIL_FIELDS:
+        sent, stored = getattr(details, field), getattr(patient, field)
+        if sent in (None, "") or sent == stored:
+            continue
+        applied = field not in CHART_FIELDS or stored in (None, "") or source.demographics_source
+        records.append(
+            PatientChange(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                integration=source,
+                field=field,
+                old_value=_as_text(stored),
+                new_value=_as_text(sent),
+                applied=applied,
+            )
+        )
+        if applied:
+            setattr(patient, field, sent)
+            changed.append(field)
+    if changed:
+        patient.save(update_fields=[*changed, "updated_at"])
+    if records:
+        PatientChange.objects.bulk_create(records)
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)[:200]
+
+
+def receive_message(
+    *, clinic: Clinic, incoming: IncomingMessage, source: Integration
+) -> tuple[Message, bool]:
     """Store a patient's message (the outbox) and announce it after commit, which enqueues
     its classification and routing (pipeline.receivers).
 
@@ -77,7 +117,7 @@ def receive_message(*, clinic: Clinic, incoming: IncomingMessage) -> tuple[Messa
         return existing, False
     try:
         with transaction.atomic():
-            message = _store_message(clinic=clinic, incoming=incoming)
+            message = _store_message(clinic=clinic, incoming=incoming, source=source)
     except IntegrityError:
         # A concurrent post of the same external_id won the race; answer with its message.
         existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
@@ -101,8 +141,8 @@ def announce_received(*, message_id: int) -> None:
     _after_commit_announce(message_id)()
 
 
-def _store_message(*, clinic: Clinic, incoming: IncomingMessage) -> Message:
-    patient = _upsert_patient(clinic=clinic, details=incoming.patient)
+def _store_message(*, clinic: Clinic, incoming: IncomingMessage, source: Integration) -> Message:
+    patient = _upsert_patient(clinic=clinic, details=incoming.patient, source=source)
     conversation, _ = Conversation.objects.get_or_create(
         clinic=clinic,
         external_id=incoming.conversation_external_id or incoming.external_id,
@@ -186,26 +226,28 @@ def mark_routed(*, message: Message) -> None:
 
 
 def take_stuck_messages(
-    *, now: datetime.datetime, older_than: datetime.timedelta, limit: int
+    *,
+    now: datetime.datetime,
+    older_than: datetime.timedelta,
+    window: datetime.timedelta,
+    limit: int,
 ) -> list[int]:
     """Messages still received or classified after `older_than`: the broker lost them, a
-    worker died, or the enqueue after commit failed. Each one's status time is bumped as
-    it is taken (a conditional UPDATE), so two sweepers never both take it and a
-    backed-up broker gets one copy per window, not one per sweep."""
+    worker died, or the enqueue after commit failed. Each is taken at most once per
+    `window` (requeued_at is the gate): while a backed-up broker still holds the copy
+    enqueued last time, another sweep adds nothing. SKIP LOCKED: rows another sweeper (or
+    a worker classifying them) holds are left for it, not waited for."""
     cutoff = now - older_than
-    stuck = list(
-        Message.objects.exclude(status=Message.Status.ROUTED)
-        .filter(status_changed_at__lt=cutoff)
-        .order_by("status_changed_at")
-        .values_list("pk", "status")[:limit]
-    )
-    taken = []
-    for message_id, status in stuck:
-        bumped = Message.objects.filter(
-            pk=message_id, status=status, status_changed_at__lt=cutoff
-        ).update(status_changed_at=now)
-        if bumped:
-            taken.append(message_id)
+    with transaction.atomic():
+        taken = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .exclude(status=Message.Status.ROUTED)
+            .filter(status_changed_at__lt=cutoff)
+            .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lte=now - window))
+            .order_by("status_changed_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Message.objects.filter(pk__in=taken).update(requeued_at=now)
     return taken
 
 
@@ -242,10 +284,10 @@ def send_auto_reply(
     return reply
 
 
-def confirm_delivered(*, user: User, reply_id: int) -> OutgoingMessage:
+def confirm_delivered(*, integration: Integration, reply_id: int) -> OutgoingMessage:
     """The portal confirms it has shown the reply to the patient. Confirming twice keeps
     the first time, so a portal may retry safely."""
-    reply = access_reply(user=user, reply_id=reply_id)
+    reply = integration_reply(integration=integration, reply_id=reply_id)
     if reply.delivered_at is None:
         # Conditional update: two concurrent confirmations record one time.
         OutgoingMessage.objects.filter(pk=reply.pk, delivered_at__isnull=True).update(

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Clinic, Membership, Role, User
+from accounts.services import create_integration
 from billing.models import EVisit, PatientVisit
 from billing.services import log_minutes, recompute_evisit
 from inbox.models import Conversation, Patient
@@ -93,6 +94,8 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
         with transaction.atomic():
             clinic = Clinic.objects.create(slug=slug, name=name, time_zone="America/Los_Angeles")
             ensure_default_queues(clinic=clinic)
+            # The portal posts the demo's messages, as in a clinic (its token: the admin).
+            portal = create_integration(clinic=clinic, name="Patient portal")
             for role in Role:
                 user = User.objects.create_user(
                     username=f"{prefix}-{role.value}",
@@ -114,6 +117,7 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             receive_message(
                 clinic=clinic,
+                source=portal,
                 incoming=IncomingMessage(
                     external_id=f"demo-{prefix}-{index:04d}",
                     patient=PatientDetails(

@@ -31,11 +31,13 @@ def requeue_stuck_messages() -> int:
 
 
 def requeue_stuck(*, now: datetime.datetime) -> int:
-    """Enqueue again every message still received or classified after the threshold. This
-    sweep, not the broker, is what guarantees nothing is lost."""
+    """Enqueue again every message still received or classified after the threshold, at
+    most once per window each. This sweep, not the broker, is what guarantees nothing is
+    lost."""
     taken = inbox_services.take_stuck_messages(
         now=now,
         older_than=datetime.timedelta(seconds=settings.STUCK_MESSAGE_AFTER_SECONDS),
+        window=datetime.timedelta(seconds=settings.STUCK_REQUEUE_WINDOW_SECONDS),
         limit=STUCK_BATCH,
     )
     for message_id in taken:

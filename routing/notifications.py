@@ -150,12 +150,54 @@ def notify_once(
 ) -> list[Notification]:
     """Insert one notification per recipient unless it exists (the unique key decides,
     not a prior read), and deliver the new ones after commit."""
+    return _create_once(
+        clinic_id=item.clinic_id,
+        item=item,
+        kind=kind,
+        window=window,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+    )
+
+
+def notify_clinic_once(
+    *,
+    clinic: Clinic,
+    kind: str,
+    window: int,
+    recipients: list[Recipient],
+    subject: str,
+    body: str,
+) -> list[Notification]:
+    """notify_once for an alert about the clinic, not one work item."""
+    return _create_once(
+        clinic_id=clinic.pk,
+        item=None,
+        kind=kind,
+        window=window,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+    )
+
+
+def _create_once(
+    *,
+    clinic_id: int,
+    item: WorkItem | None,
+    kind: str,
+    window: int,
+    recipients: list[Recipient],
+    subject: str,
+    body: str,
+) -> list[Notification]:
     created = []
     for recipient in recipients:
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
-                    clinic_id=item.clinic_id,
+                    clinic_id=clinic_id,
                     work_item=item,
                     kind=kind,
                     window=window,

@@ -4,8 +4,14 @@ level and acuity (domain.md, "The care team and what each role may do").
 Pure: plain strings and the labels of triage.ml.labels, no Django. The services
 (routing.work_items) gather the facts (the actor's role in the item's clinic, the
 clinic's grants, whether a physician replied) and ask `decide`; the screens ask the same
-function to hide what a person may not do. Anyone may still read what their clinic may
-see, and reassign a message up to a more trained role: neither is decided here.
+function to hide what a person may not do.
+
+Who works messages at all (`decide_work`) comes first: the clinical roles read the
+threads and queues of their clinic and act on them; billing staff see e-visits and the
+time behind them (the billing screens), administrators configure the clinic in the
+admin, and neither reads a thread or a queue, nor acts on one. Within the clinical
+roles, anyone may read every item of their clinic, reassign or escalate a message up to
+a more trained role, and return an item they hold; the rest follows the table.
 
 The defaults:
 
@@ -39,6 +45,10 @@ CLINICAL_ROLES = (CLERICAL, MA, NURSE, PHYSICIAN)
 
 CLAIM, REPLY, CLOSE = "claim", "reply", "close"
 ACTIONS = (CLAIM, REPLY, CLOSE)
+# Time on a message is time spent answering it: logged by those who may reply to it (not
+# an action of the table, nor of grants: a reply grant widens it too).
+LOG_TIME = "log time"
+_AS_IN_TABLE = {LOG_TIME: REPLY}
 
 SERVICE_LEVELS = tuple(ServiceLevel.values)
 ACUITIES = tuple(Acuity.values)
@@ -78,7 +88,12 @@ ROLE_SUBJECT = {
     ADMIN: "An administrator role",
 }
 ROLE_NOUN = {CLERICAL: "clerk", MA: "medical assistant", NURSE: "nurse", PHYSICIAN: "physician"}
-ACTION_VERB = {CLAIM: "claim", REPLY: "reply to", CLOSE: "close"}
+ACTION_VERB = {
+    CLAIM: "claim",
+    REPLY: "reply to",
+    CLOSE: "close",
+    LOG_TIME: "log time on",
+}
 SEND_TO_NURSE = "Send it to nurse triage."
 
 
@@ -112,6 +127,7 @@ ALLOWED = Decision(allowed=True)
 def by_default(*, role: str, action: str, service_level: str, acuity: str) -> bool:
     """Whether the default table lets `role` take `action` on such a message (a case
     that waits for a physician's reply counts as allowed here)."""
+    action = _AS_IN_TABLE.get(action, action)
     return (service_level, acuity) in DEFAULT_SCOPE.get((role, action), frozenset())
 
 
@@ -171,6 +187,59 @@ def refusal(*, role: str | None, actions: Iterable[str], service_level: str, acu
     if offers_nurse_triage(service_level):
         reason += f" {SEND_TO_NURSE}"
     return reason
+
+
+# Who reads message threads and work queues and acts on them: minimum necessary, so not
+# billing (e-visits and their time only) nor administrators (the clinic's configuration).
+WORKERS = CLINICAL_ROLES
+WORK_ELSEWHERE = {
+    BILLING: "billing staff see e-visits and the time behind them on the billing screens",
+    ADMIN: "administrators configure queues, rules and staff in the admin",
+}
+
+
+def decide_work(*, role: str | None) -> Decision:
+    """May someone with `role` in a clinic read its message threads and queues and act
+    on its work items (each action then by the table)?"""
+    if role in WORKERS:
+        return ALLOWED
+    subject = ROLE_SUBJECT.get(role, "Someone without a role in this clinic")
+    elsewhere = WORK_ELSEWHERE.get(role)
+    reason = f"{subject} may not read or work patients' messages"
+    reason += f": {elsewhere}." if elsewhere else "."
+    return Decision(allowed=False, reason=reason)
+
+
+def decide_log_time(
+    *, role: str | None, service_level: str, acuity: str, grants: Iterable[Grant] = ()
+) -> Decision:
+    """May `role` log time (a timer or minutes) on such a message: whoever may reply to
+    it, so time is the time of someone working it."""
+    reply = decide(
+        role=role, action=REPLY, service_level=service_level, acuity=acuity, grants=grants
+    )
+    if reply.allowed:
+        return ALLOWED
+    return Decision(
+        allowed=False,
+        reason=refusal(role=role, actions=[LOG_TIME], service_level=service_level, acuity=acuity),
+        send_to_nurse=reply.send_to_nurse,
+    )
+
+
+def decide_return(*, role: str | None, holds_it: bool, may_claim: bool) -> Decision:
+    """Anyone gives back what they hold (a message raised past their scope while they
+    held it, too); someone else's item only those who may claim it."""
+    if role in WORKERS and (holds_it or may_claim):
+        return ALLOWED
+    subject = ROLE_SUBJECT.get(role, "Someone without a role in this clinic")
+    return Decision(
+        allowed=False,
+        reason=(
+            f"{subject} may not return a message someone else holds that it may not take "
+            "itself: ask them, or someone who may take it."
+        ),
+    )
 
 
 # Who may reopen a closed item (not widened by grants).

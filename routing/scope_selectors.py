@@ -75,6 +75,21 @@ def scope_decisions(
     return decisions
 
 
+def log_time_decision(
+    *, user: User, item: WorkItem, role: str | object | None = _UNKNOWN
+) -> scope.Decision:
+    """May `user` log time (timer, minutes) on `item`: scope.decide_log_time with the
+    role they hold in its clinic and the clinic's grants."""
+    if role is _UNKNOWN:
+        role = membership_role(user_id=user.pk, clinic=item.clinic_id)
+    return scope.decide_log_time(
+        role=role,
+        service_level=item.service_level,
+        acuity=item.acuity,
+        grants=scope_grants(clinic_ids=[item.clinic_id], role=role) if role else [],
+    )
+
+
 @dataclass(frozen=True)
 class ItemScope:
     """What the work item page may offer a person, by the scope of practice."""
@@ -87,6 +102,7 @@ class ItemScope:
     send_to_nurse: bool
     send_to_nurse_reason: str
     reopen: scope.Decision
+    log_time: scope.Decision
 
 
 def item_scope(*, user: User, item: WorkItem) -> ItemScope:
@@ -114,6 +130,7 @@ def item_scope(*, user: User, item: WorkItem) -> ItemScope:
         send_to_nurse=any(decisions[a].send_to_nurse for a in refused),
         send_to_nurse_reason=f"outside the scope of practice of {role or 'my role'}",
         reopen=scope.decide_reopen(role=role),
+        log_time=log_time_decision(user=user, item=item, role=role),
     )
 
 

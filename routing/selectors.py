@@ -11,8 +11,12 @@ from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
+from config.input import ID_MAX, parse_count
 from inbox.audit import record_patient_data_access, record_patient_data_accesses
 from inbox.models import Message, OutgoingMessage
+from routing import scope
+from routing.clinic_settings import membership_role
+from routing.exceptions import OutsideScopeOfPractice
 from routing.models import (
     Queue,
     WorkItem,
@@ -24,22 +28,60 @@ logger = logging.getLogger(__name__)
 OPEN_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
 
 
+def work_clinics(*, user: User) -> QuerySet[Clinic]:
+    """The clinics whose message threads and queues `user` reads and works: those where
+    they hold a clinical role (scope.decide_work), not billing or administrator."""
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(
+        pk__in=Membership.objects.filter(user=user, role__in=scope.WORKERS).values("clinic_id")
+    )
+
+
+def require_work_role(*, user: User, clinic_id: int) -> str:
+    """The role `user` holds in a clinic of theirs if it reads and works messages there;
+    else OutsideScopeOfPractice (403) saying why. Callers have already answered 404 for
+    another clinic's rows, so this confirms nothing the person's clinic does not show."""
+    role = membership_role(user_id=user.pk, clinic=clinic_id)
+    refuse_unless_works(role=role)
+    return role
+
+
+def refuse_unless_works(*, role: str | None) -> None:
+    """require_work_role for a role already known (the screens' current membership)."""
+    decision = scope.decide_work(role=role)
+    if not decision.allowed:
+        raise OutsideScopeOfPractice(decision.reason)
+
+
 def queues_for_user(*, user: User) -> QuerySet[Queue]:
-    return Queue.objects.filter(clinic__in=clinics_for_user(user=user)).select_related("clinic")
+    return Queue.objects.filter(clinic__in=work_clinics(user=user)).select_related("clinic")
 
 
 def access_queue(*, user: User, queue_id: int) -> Queue:
-    queue = queues_for_user(user=user).filter(pk=queue_id).first()
+    """A queue of one of the user's clinics (else 404) that their role there works
+    (else 403 with the reason)."""
+    queue = (
+        Queue.objects.filter(pk=queue_id, clinic__in=clinics_for_user(user=user))
+        .select_related("clinic")
+        .first()
+    )
     if queue is None:
         raise Http404("queue not found")
+    require_work_role(user=user, clinic_id=queue.clinic_id)
     return queue
 
 
 def open_work_items(*, user: User, queue: Queue | None = None) -> QuerySet[WorkItem]:
-    """Work not yet answered, most acute first, then earliest due: the queue page order."""
-    items = WorkItem.objects.filter(
-        clinic__in=clinics_for_user(user=user), status__in=OPEN_STATUSES
-    )
+    """Work not yet answered, most acute first, then earliest due: the queue page order.
+    Only the clinics where the user works messages; someone who works none of their
+    clinics' messages (billing, administrator) is refused with the reason."""
+    clinics = work_clinics(user=user)
+    if queue is None and not clinics.exists():
+        membership = Membership.objects.filter(user=user).order_by("clinic_id").first()
+        if membership is not None:
+            require_work_role(user=user, clinic_id=membership.clinic_id)
+    items = WorkItem.objects.filter(clinic__in=clinics, status__in=OPEN_STATUSES)
     if queue is not None:
         items = items.filter(queue=queue)
     # conversation__patient: for the access log of the page (whose patients it showed).
@@ -59,7 +101,8 @@ ROLE_HOME_QUEUE = {
 
 
 def access_work_item(*, user: User, item_id: int, viewed_as: str | None) -> WorkItem:
-    """An item of one of the user's clinics, or 404 (never confirm another clinic's).
+    """An item of one of the user's clinics, or 404 (never confirm another clinic's);
+    403 with the reason if their role there does not read messages (billing, admin).
 
     `viewed_as` is what the caller shows of it (a PatientDataAccess.What, e.g. the
     message thread), written to the access log here so no page can forget it; None for
@@ -74,6 +117,8 @@ def access_work_item(*, user: User, item_id: int, viewed_as: str | None) -> Work
     )
     if item is None:
         raise Http404("work item not found")  # refused: nothing was shown, nothing logged
+    # Before the access log: a refused role is shown nothing, so nothing is logged.
+    require_work_role(user=user, clinic_id=item.clinic_id)
     if viewed_as is not None:
         record_patient_data_access(
             user=user, patient=item.conversation.patient, what=viewed_as, object_id=item.pk
@@ -84,8 +129,8 @@ def access_work_item(*, user: User, item_id: int, viewed_as: str | None) -> Work
 def visible_queues(*, user: User, clinic: Clinic, role: str) -> list[Queue]:
     """The pools shown to a person: a physician sees the physician queues only (their own
     items are under My work); everyone else sees every clinical pool of the clinic."""
-    if role == Role.BILLING:
-        return []  # billing works e-visits, not patient queues
+    if role not in scope.WORKERS:
+        return []  # billing works e-visits, administrators the configuration: no queues
     queues = Queue.objects.filter(clinic=clinic, role__in=ROLE_HOME_QUEUE.values())
     if role == Role.PHYSICIAN:
         queues = queues.filter(role=Role.PHYSICIAN)
@@ -170,8 +215,16 @@ def parse_cursor(value: str | None) -> tuple | None:
     Anything malformed raises ValueError."""
     if not value:
         return None
-    rank, micros, item_id = (int(part) for part in value.split("."))
-    return rank, EPOCH + micros * MICROSECOND, item_id
+    # ASCII digits of bounded length: "²" passes isdigit() and fails int(), and a huge
+    # timestamp overflows the datetime below (OverflowError, not ValueError).
+    parts = [parse_count(part, maximum=ID_MAX) for part in value.split(".")]
+    if len(parts) != 3 or None in parts:
+        raise ValueError("not a page position")
+    rank, micros, item_id = parts
+    try:
+        return rank, EPOCH + micros * MICROSECOND, item_id
+    except OverflowError as exc:
+        raise ValueError("not a page position") from exc
 
 
 def queue_page(

@@ -7,8 +7,11 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import Clinic
+from inbox import selectors as inbox_selectors
 from inbox.models import OutgoingMessage
 from routing import notifications, services, work_items
 from routing.events import record_event
@@ -146,6 +149,50 @@ def alert_undelivered_replies(*, now: datetime.datetime | None = None) -> int:
                     f" UTC (work item {item.pk}) has not been confirmed by the patient portal"
                     f" after {minutes} minutes. Check the portal connection; if the patient"
                     " may be waiting, contact them another way."
+                ),
+            )
+        alerted += bool(created)
+    return alerted
+
+
+def alert_unrouted_messages(*, now: datetime.datetime | None = None) -> int:
+    """Tell a clinic's administrators (and its alert webhook) that messages have waited
+    longer than UNROUTED_ALERT_MINUTES without reaching a queue: workers are down or the
+    broker is stuck, and patients may be waiting. Each message is counted in one alert at
+    most (the alert's window is the newest message it covers), and a clinic gets at most
+    one alert per threshold period, so an outage is one alert, not one per sweep. The text
+    holds counts and times only: a message's content is PHI and an alert is e-mail."""
+    now = now or timezone.now()
+    threshold = datetime.timedelta(minutes=settings.UNROUTED_ALERT_MINUTES)
+    overdue = inbox_selectors.unrouted_messages_by_clinic(stored_before=now - threshold)
+    last_alerts = {
+        row["clinic_id"]: row
+        for row in Notification.objects.filter(
+            kind=Notification.Kind.MESSAGES_UNROUTED, clinic_id__in=overdue
+        )
+        .values("clinic_id")
+        .annotate(window=Max("window"), at=Max("created_at"))
+    }
+    alerted = 0
+    for clinic in Clinic.objects.filter(pk__in=overdue).order_by("pk"):
+        unrouted = overdue[clinic.pk]
+        last = last_alerts.get(clinic.pk)
+        if last and (unrouted.newest_id <= last["window"] or last["at"] > now - threshold):
+            continue  # every overdue message was in an alert, or one went out recently
+        minutes = int((now - unrouted.oldest_stored_at).total_seconds() // 60)
+        with transaction.atomic():
+            created = notifications.notify_clinic_once(
+                clinic=clinic,
+                kind=Notification.Kind.MESSAGES_UNROUTED,
+                window=unrouted.newest_id,
+                recipients=notifications.administrator_recipients(clinic=clinic),
+                subject=f"{unrouted.count} patient messages not routed for {minutes} min",
+                body=(
+                    f"{unrouted.count} patient messages stored more than"
+                    f" {settings.UNROUTED_ALERT_MINUTES} minutes ago have not reached a work"
+                    f" queue; the oldest has waited {minutes} minutes. The triage workers or"
+                    " the broker may be down: check the health page (/health/ready). Until"
+                    " then, these messages are not in any queue."
                 ),
             )
         alerted += bool(created)

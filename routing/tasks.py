@@ -26,3 +26,8 @@ def retry_pending_notifications() -> int:
 @shared_task(**DATABASE_RETRY)
 def alert_undelivered_replies() -> int:
     return sweeps.alert_undelivered_replies()
+
+
+@shared_task(**DATABASE_RETRY)
+def alert_unrouted_messages() -> int:
+    return sweeps.alert_unrouted_messages()

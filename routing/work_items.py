@@ -1,7 +1,8 @@
 """Work item transitions: claim, return, reassign, escalate, respond, close, reopen; and
 the record of a call to the patient.
 
-Claim, reply and close follow the scope of practice (routing/scope.py) of the role the
+Only the clinical roles act on work items (billing and administrators are refused, 403);
+claim, reply and close follow the scope of practice (routing/scope.py) of the role the
 actor holds in the item's clinic; a closed item is read-only until a nurse or physician
 reopens it. A refusal changes nothing.
 
@@ -38,9 +39,11 @@ from triage import services as triage_services
 from triage.ml.labels import SERVICE_LEVEL_RANK, Acuity, ServiceLevel
 
 
-def _locked_item(*, actor: User, item_id: int) -> WorkItem:
-    """The item, locked, if the actor works in its clinic; else 404 (never confirm an
-    item of another clinic exists)."""
+def _locked_item(*, actor: User, item_id: int, role_checked_by_caller: bool = False) -> WorkItem:
+    """The item, locked, if the actor is staff of its clinic (else 404: never confirm an
+    item of another clinic exists) in a role that works messages (else 403: billing and
+    administrators take no action on them). A caller whose own role check is narrower and
+    says more (calls, reopening) makes it instead."""
     item = (
         WorkItem.objects.select_for_update(of=("self",))
         .select_related("queue", "clinic")
@@ -49,6 +52,8 @@ def _locked_item(*, actor: User, item_id: int) -> WorkItem:
     )
     if item is None:
         raise Http404("work item not found")
+    if not role_checked_by_caller:
+        selectors.require_work_role(user=actor, clinic_id=item.clinic_id)
     return item
 
 
@@ -78,6 +83,7 @@ def claim(*, actor: User, item_id: int) -> WorkItem:
         seen = visible.first()
         if seen is None:
             raise Http404("work item not found")
+        selectors.require_work_role(user=actor, clinic_id=seen.clinic_id)
         _refuse_if_closed(seen, done="claimed")
         _check_scope(actor=actor, item=seen, action=scope.CLAIM)
         # Taken only as it was judged: a move or a raise in between leaves it untaken.
@@ -130,6 +136,19 @@ def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
         _refuse_if_closed(item, done="returned to its queue")
         if item.status != WorkItem.Status.CLAIMED:
             raise InvalidTransition("Only a claimed item can be returned to its queue.")
+        holds_it = item.claimed_by_id == actor.pk
+        may_claim = holds_it or (
+            scope_selectors.scope_decisions(user=actor, item=item, actions=[scope.CLAIM])[
+                scope.CLAIM
+            ].allowed
+        )
+        decision = scope.decide_return(
+            role=clinic_settings.membership_role(user_id=actor.pk, clinic=item.clinic),
+            holds_it=holds_it,
+            may_claim=may_claim,
+        )
+        if not decision.allowed:
+            raise OutsideScopeOfPractice(decision.reason)
         from_user = item.claimed_by
         item.release()
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
@@ -339,7 +358,8 @@ def reopen(*, actor: User, item_id: int, reason: str) -> WorkItem:
         # Locked in routing's order (the conversation, then its item): one not-closed item
         # per conversation, and no deadlock with a patient's message being routed.
         inbox_services.lock_conversation(conversation_id=conversation_id)
-        item = _locked_item(actor=actor, item_id=item_id)
+        # decide_reopen below: reopeners are nurses and physicians, and it says so.
+        item = _locked_item(actor=actor, item_id=item_id, role_checked_by_caller=True)
         if item.status != WorkItem.Status.CLOSED:
             raise InvalidTransition("This item is not closed.")
         decision = scope.decide_reopen(
@@ -392,7 +412,8 @@ def record_patient_call(
     call's."""
     now = timezone.now()
     with transaction.atomic():
-        item = _locked_item(actor=actor, item_id=item_id)
+        # CALLERS below is narrower than the roles that work messages, and says who calls.
+        item = _locked_item(actor=actor, item_id=item_id, role_checked_by_caller=True)
         role = clinic_settings.membership_role(user_id=actor.pk, clinic=item.clinic)
         if role not in CALLERS:
             raise PatientCallNotPermitted(

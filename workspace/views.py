@@ -4,11 +4,18 @@ patient's data write it to the access log themselves (told what the page shows),
 view here calls the recorder."""
 
 import datetime
+import functools
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,19 +29,42 @@ from accounts.selectors import current_membership
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from config.errors import DomainError
+from config.input import ID_MAX, parse_count, parse_id
 from inbox.models import Message, PatientDataAccess
 from routing import scope_selectors, selectors, work_items
-from routing.exceptions import PatientCallRefused
+from routing.exceptions import OutsideScopeOfPractice, PatientCallRefused
 from routing.models import WorkEvent
 from triage.models import Classification
 
 MINE = "mine"
 
 
+def _refused(request: HttpRequest, reason: str, *, back_to: str | None = None) -> HttpResponse:
+    """A refusal by role: a 403 page saying why, and where this person can go instead."""
+    context = {"reason": reason, "back_to": back_to}
+    return render(request, "workspace/refused.html", context, status=403)
+
+
+def _refusals_by_role_as_403(view):
+    """The screens answer a role that may not read or work messages here (billing,
+    administrators) with a 403 page and the reason, wherever in the view it is found."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except OutsideScopeOfPractice as refusal:
+            return _refused(request, refusal.detail)
+
+    return guarded
+
+
 def _workspace(request: HttpRequest):
     membership = current_membership(user=request.user, session=request.session)
     if membership is None:
         raise Http404("You are not staff of any clinic.")
+    # The queues of the clinic being worked in: only for a role that works messages there.
+    selectors.refuse_unless_works(role=membership.role)
     timezone.activate(ZoneInfo(membership.clinic.time_zone))  # times in the clinic's zone
     queues = selectors.visible_queues(
         user=request.user, clinic=membership.clinic, role=membership.role
@@ -80,7 +110,7 @@ def _badge(membership, queues, queue) -> int:
 def _live_limit(shown: str | None) -> int:
     # As many rows as the page shows, so rows fetched by "Load more" stay; at least a first
     # page, so a short queue shows what arrives; at most LIVE_ROWS_MAX.
-    count = int(shown) if shown and shown.isdigit() else 0
+    count = parse_count(shown, maximum=ID_MAX) or 0
     return min(max(count, selectors.PAGE_SIZE), selectors.LIVE_ROWS_MAX)
 
 
@@ -99,6 +129,7 @@ def _counts(request: HttpRequest, membership, queues, queue) -> dict:
 
 @login_required
 @require_GET
+@_refusals_by_role_as_403
 def work(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
@@ -123,6 +154,7 @@ def work(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_refusals_by_role_as_403
 def work_rows(request: HttpRequest) -> HttpResponse:
     """Rows of a queue page. With `after`: the next page, for "Load more" (keyset: the
     position of the last row). Without: the page's rows again, for the live refresh every
@@ -183,13 +215,14 @@ def arrival_alert(request: HttpRequest) -> HttpResponse:
             {"alert_on": on, "queue_param": queue_param},
         )
     back = reverse("work")
-    if queue_param == MINE or queue_param.isdigit():
+    if queue_param == MINE or parse_id(queue_param) is not None:
         back += "?" + urlencode({"queue": queue_param})
     return redirect(back)
 
 
 @login_required
 @require_GET
+@_refusals_by_role_as_403
 def work_counts(request: HttpRequest) -> HttpResponse:
     """Counts refreshed in the background (htmx polling) without reloading the page."""
     membership, queues = _workspace(request)
@@ -205,6 +238,7 @@ def work_counts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_refusals_by_role_as_403
 def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.access_work_item(
         user=request.user, item_id=item_id, viewed_as=PatientDataAccess.What.MESSAGE_THREAD
@@ -230,6 +264,9 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "can_record_call": scope.role in work_items.CALLERS,
         "call_outcomes": WorkEvent.CallOutcome.choices,
         "scope": scope,
+        "may_log_time": scope.log_time.allowed,
+        # Anyone gives back what they hold; someone else's item, who may claim it.
+        "may_return": item.claimed_by_id == request.user.pk or scope.decisions["claim"].allowed,
         "after_action_choices": User.AfterAction.choices,
         "time_entries": time_spent.entries,
         "my_timer": time_spent.running_timer,
@@ -259,15 +296,13 @@ def _thread_entry(message) -> dict:
     }
 
 
-def _minutes(value: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0  # rejected by the service with a clear message
+def _minutes(value: str | None) -> int:
+    # Anything but plain ASCII digits is 0, which the service refuses with a clear message.
+    return parse_count(value, maximum=ID_MAX) or 0
 
 
 def _id_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _called_at(request: HttpRequest) -> datetime.datetime | None:
@@ -325,6 +360,7 @@ MOVES_ON = {"close", "reply", "reassign"}
 
 @login_required
 @require_POST
+@_refusals_by_role_as_403
 def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse:
     # 404 before anything; an action shows nothing of the patient (it redirects to the
     # item's page, which is logged when it is opened).
@@ -347,6 +383,9 @@ def work_item_action(request: HttpRequest, item_id: int, action: str) -> HttpRes
         else:
             return HttpResponseBadRequest("unknown action")
     except DomainError as error:
+        if error.http_status == 403:
+            # Refused by role (scope of practice, calls): a 403 page with the reason.
+            return _refused(request, error.detail, back_to=reverse("work-item", args=[item_id]))
         messages.error(request, error.detail)
     else:
         messages.success(request, DONE[action])
@@ -380,15 +419,18 @@ def set_after_action(request: HttpRequest) -> HttpResponse:
     account_services.set_after_action(user=request.user, after_action=choice)
     messages.success(request, f"Saved: after an action, {User.AfterAction(choice).label.lower()}.")
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # A path (the form sends one): not a bare word, which redirect() would take for a URL
+    # name and fail on, nor another site.
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         back = reverse("work")
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 @login_required
 @require_POST
+@_refusals_by_role_as_403
 def claim_next(request: HttpRequest) -> HttpResponse:
     _, queues = _workspace(request)
     item = work_items.claim_next(actor=request.user, queue_ids=[q.pk for q in queues])

@@ -1,29 +1,45 @@
 from django.conf import settings
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsIntegration
+from accounts.selectors import integration_of
+from config.pagination import CheckedCursorPagination
 from inbox.models import PatientDataAccess
-from inbox.selectors import access_clinic, replies_shown, undelivered_replies
+from inbox.selectors import integration_clinic, replies_shown, undelivered_replies
 from inbox.services import IncomingMessage, PatientDetails, confirm_delivered, receive_message
-from inbox.validators import validate_phone
+from inbox.validators import (
+    normalise_language,
+    validate_birth_date,
+    validate_phone,
+    validate_sent_at,
+)
 
 
 class PatientInputSerializer(serializers.Serializer):
     mrn = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    birth_date = serializers.DateField(required=False, allow_null=True)
+    birth_date = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_birth_date]
+    )
     preferred_language = serializers.CharField(max_length=16, required=False)
     on_chemotherapy = serializers.BooleanField(required=False, allow_null=True, default=None)
     # One clear error for any bad value (the 40-character limit is the validator's).
     phone = serializers.CharField(required=False, allow_blank=True, validators=[validate_phone])
 
+    def validate_preferred_language(self, value: str) -> str:
+        # Stored as the known code's own spelling: routing rules match "es", not "ES".
+        return normalise_language(value)
+
 
 class ReceiveMessageApi(APIView):
     """POST /api/v1/messages: 201 with the new message, or 200 with the stored one when
     the same external_id was posted before (the portal may safely retry)."""
+
+    permission_classes = [IsAuthenticated, IsIntegration]
 
     class InputSerializer(serializers.Serializer):
         external_id = serializers.CharField(max_length=128)
@@ -34,7 +50,7 @@ class ReceiveMessageApi(APIView):
             max_length=settings.MESSAGE_BODY_MAX_CHARS, trim_whitespace=True
         )
         category = serializers.CharField(max_length=64, required=False, allow_blank=True)
-        sent_at = serializers.DateTimeField(required=False)
+        sent_at = serializers.DateTimeField(required=False, validators=[validate_sent_at])
         conversation_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
     class OutputSerializer(serializers.Serializer):
@@ -49,9 +65,11 @@ class ReceiveMessageApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        clinic = access_clinic(user=request.user, clinic_slug=data["clinic"])
+        integration = integration_of(request.user)
+        clinic = integration_clinic(integration=integration, clinic_slug=data["clinic"])
         message, created = receive_message(
             clinic=clinic,
+            source=integration,
             incoming=IncomingMessage(
                 external_id=data["external_id"],
                 patient=PatientDetails(**data["patient"]),
@@ -87,7 +105,7 @@ class ReplyOutputSerializer(serializers.Serializer):
         return reply.author.get_full_name() or reply.author.get_username()
 
 
-class OutboxPagination(CursorPagination):
+class OutboxPagination(CheckedCursorPagination):
     ordering = ("id",)
     page_size = 100
     max_page_size = 500
@@ -99,11 +117,13 @@ class OutboxApi(APIView):
     oldest first (cursor pagination). Confirm each with POST .../ID/delivered; until then
     it stays here, so a reply is never lost between the two systems."""
 
+    permission_classes = [IsAuthenticated, IsIntegration]
+
     def get(self, request: Request) -> Response:
         slug = request.query_params.get("clinic", "")
         if not slug:
             raise serializers.ValidationError({"clinic": ["Give the clinic's slug."]})
-        clinic = access_clinic(user=request.user, clinic_slug=slug)
+        clinic = integration_clinic(integration=integration_of(request.user), clinic_slug=slug)
         paginator = OutboxPagination()
         page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
         # DRF cut the page: the selector logs the patients of exactly these replies.
@@ -117,8 +137,11 @@ class ReplyDeliveredApi(APIView):
     """POST /api/v1/outgoing-messages/ID/delivered: the portal has shown the reply to the
     patient. Repeating it is harmless and keeps the first time."""
 
+    permission_classes = [IsAuthenticated, IsIntegration]
+
     def post(self, request: Request, reply_id: int) -> Response:
-        reply = confirm_delivered(user=request.user, reply_id=reply_id)  # 404: nothing logged
+        # Another clinic's reply: 404, nothing logged.
+        reply = confirm_delivered(integration=integration_of(request.user), reply_id=reply_id)
         # The answer repeats the reply (text, MRN): handed over again, so logged again.
         replies_shown(
             user=request.user, replies=[reply], viewed_as=PatientDataAccess.What.PORTAL_REPLIES

@@ -1,15 +1,16 @@
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.input import ID_MAX, parse_id
+from config.pagination import CheckedCursorPagination
 from inbox.models import PatientDataAccess
 from routing import work_items
 from routing.selectors import access_queue, access_work_item, open_work_items, work_items_shown
 
 
-class QueueOrderPagination(CursorPagination):
+class QueueOrderPagination(CheckedCursorPagination):
     # Keyset pagination in queue order: stable while items arrive, flat as history grows.
     ordering = ("acuity_rank", "due_at", "id")
     page_size = 50
@@ -36,11 +37,12 @@ class WorkItemListApi(APIView):
 
     def get(self, request: Request) -> Response:
         queue = None
-        queue_id = request.query_params.get("queue")
-        if queue_id is not None:
-            if not queue_id.isdigit():
+        wanted = request.query_params.get("queue")
+        if wanted is not None:
+            queue_id = parse_id(wanted)
+            if queue_id is None:
                 raise serializers.ValidationError({"queue": ["A queue id is a number."]})
-            queue = access_queue(user=request.user, queue_id=int(queue_id))
+            queue = access_queue(user=request.user, queue_id=queue_id)
         paginator = QueueOrderPagination()
         page = paginator.paginate_queryset(
             open_work_items(user=request.user, queue=queue), request, view=self
@@ -120,8 +122,8 @@ class ReassignWorkItemApi(WorkItemActionApi):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(allow_blank=True)
         role = serializers.CharField(required=False)
-        queue_id = serializers.IntegerField(required=False)
-        person_id = serializers.IntegerField(required=False)
+        queue_id = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+        person_id = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     def act(self, request: Request, item_id: int, data: dict) -> None:
         work_items.reassign(

@@ -19,6 +19,7 @@ class Notification(models.Model):
         RULE_NOTICE = "rule_notice", "Rule notice"
         REPLY_UNDELIVERED = "reply_undelivered", "Reply not delivered"
         AFTER_HOURS_ALERT = "after_hours_alert", "After-hours urgent alert"
+        MESSAGES_UNROUTED = "messages_unrouted", "Messages not routed"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -26,10 +27,15 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="notifications")
+    # None for an alert about the clinic rather than one item (messages not routed: there
+    # is no work item yet).
+    work_item = models.ForeignKey(
+        WorkItem, null=True, on_delete=models.PROTECT, related_name="notifications"
+    )
     kind = models.CharField(max_length=32, choices=Kind)
     # Which repeat this is: emergent alerts repeat every 15 minutes until claimed. For a
-    # reply that was not delivered, the reply's id: one alert per reply.
+    # reply that was not delivered, the reply's id: one alert per reply. For messages not
+    # routed, the newest message id the alert covers.
     window = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=16)  # email | webhook
     recipient = models.CharField(max_length=300)
@@ -49,6 +55,12 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["work_item", "kind", "window", "channel", "recipient"],
                 name="notification_once_per_item_kind_window_recipient",
+            ),
+            # The same key for clinic-wide alerts (NULL work items would never collide).
+            models.UniqueConstraint(
+                fields=["clinic", "kind", "window", "channel", "recipient"],
+                condition=Q(work_item__isnull=True),
+                name="notification_once_per_clinic_kind_window_recipient",
             ),
         ]
         indexes = [

@@ -1,7 +1,8 @@
 import factory
 from django.utils import timezone
 
-from accounts.models import Clinic, FailedSignIn, Membership, Role, User
+from accounts.models import Clinic, FailedSignIn, Integration, Membership, Role, User
+from accounts.services import new_integration_account
 
 
 class ClinicFactory(factory.django.DjangoModelFactory):
@@ -62,3 +63,18 @@ class FailedSignInFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     ip_address = "192.0.2.10"
     attempted_at = factory.LazyFunction(timezone.now)
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    """The clinic's portal (or EHR): IntegrationFactory(clinic=...); post as
+    `client_for(integration.account)` or with a token from accounts.services."""
+
+    class Meta:
+        model = Integration
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Patient portal {n}")
+    demographics_source = False
+    account = factory.LazyAttribute(
+        lambda o: new_integration_account(clinic=o.clinic, name=o.name)
+    )

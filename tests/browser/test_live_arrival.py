@@ -13,7 +13,7 @@ from accounts.models import Role
 from inbox.models import PatientDataAccess
 from routing import selectors, services
 from routing.models import WorkItem
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory
 from tests.browser.pages import submit_login
 from tests.browser.test_accessibility import AXE_OPTIONS
 from tests.integration.conftest import workers  # noqa: F401 (a fixture: real worker processes)
@@ -86,7 +86,7 @@ def test_an_emergent_message_appears_on_the_open_physician_page_within_5_seconds
     # pool holding an urgent and a routine item, and a real worker (warmed: model loaded)
     clinic = ClinicFactory(name="Oncology - Pasadena", slug="onc-pasadena")
     physician = StaffFactory(username="dr.live", clinic=clinic, role=Role.PHYSICIAN)
-    clerk = StaffFactory(clinic=clinic, role=Role.CLERICAL)
+    clerk = IntegrationFactory(clinic=clinic).account  # the portal
     pools = services.ensure_default_queues(clinic=clinic)
     RoutingRuleFactory(
         clinic=clinic,

@@ -29,11 +29,18 @@ from billing.models import ClaimExport, EVisit, PatientVisit, TimeEntry
 from inbox import services as inbox_services
 from inbox.admin import PatientDataAccessLogged
 from inbox.audit import record_patient_data_access
-from inbox.models import Conversation, Message, OutgoingMessage, Patient, PatientDataAccess
+from inbox.models import (
+    Conversation,
+    Message,
+    OutgoingMessage,
+    Patient,
+    PatientChange,
+    PatientDataAccess,
+)
 from routing.models import WorkEvent, WorkItem
 from routing.selectors import make_cursor
 from routing.services import ensure_default_queues
-from tests.accounts.factories import ClinicFactory, StaffFactory, UserFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory, UserFactory
 from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +105,7 @@ def day() -> SimpleNamespace:
     d.nurse_pool, d.clerical_pool = queues[Role.NURSE], queues[Role.CLERICAL]
     d.nurse = StaffFactory(clinic=d.clinic, role=Role.NURSE)
     d.billing = StaffFactory(clinic=d.clinic, role=Role.BILLING)
-    d.portal = StaffFactory(clinic=d.clinic, role=Role.ADMIN)  # the portal's integration user
+    d.portal = IntegrationFactory(clinic=d.clinic).account
     d.administrator = _clinic_administrator(d.clinic)
     d.alice = PatientFactory(clinic=d.clinic, name="Alice Quarrington", mrn="MRN-A-7731")
     d.bob = PatientFactory(clinic=d.clinic, name="Bob Vantongeren", mrn="MRN-B-4402")
@@ -149,6 +156,14 @@ def day() -> SimpleNamespace:
     )
     d.la2 = record_patient_data_access(
         user=d.nurse, patient=d.alice, what=What.MESSAGE_THREAD, object_id=d.a2.pk
+    )
+
+    # Details a portal sent that differ from the chart, newest first: pa2, pb, pa1.
+    d.pa1, d.pb, d.pa2 = (
+        PatientChange.objects.create(
+            clinic=d.clinic, patient=patient, field="name", new_value="X", applied=False
+        )
+        for patient in (d.alice, d.bob, d.alice)
     )
 
     # Rows whose admin pages show no patient (SHOWS_NO_PATIENT), to open them with.
@@ -381,6 +396,27 @@ WALK = [
         lambda d: {d.alice: d.la1.pk},
     ),
     Step(
+        "admin/inbox/patientchange/",
+        "administrator",
+        lambda d: "/admin/inbox/patientchange/",
+        What.ADMIN_PATIENT_CHANGES,
+        lambda d: {d.alice: d.pa2.pk, d.bob: d.pb.pk},
+    ),
+    Step(
+        "admin/inbox/patientchange/<path:object_id>/change/",
+        "administrator",
+        lambda d: f"/admin/inbox/patientchange/{d.pb.pk}/change/",
+        What.ADMIN_PATIENT_CHANGES,
+        lambda d: {d.bob: d.pb.pk},
+    ),
+    Step(
+        "admin/inbox/patientchange/<path:object_id>/history/",
+        "administrator",
+        lambda d: f"/admin/inbox/patientchange/{d.pa1.pk}/history/",
+        What.ADMIN_PATIENT_CHANGES,
+        lambda d: {d.alice: d.pa1.pk},
+    ),
+    Step(
         "admin/billing/patientvisit/",
         "administrator",
         lambda d: "/admin/billing/patientvisit/",
@@ -451,7 +487,9 @@ def _stranger(step: Step, d):
     ensure_default_queues(clinic=elsewhere)
     if step.who == "administrator":
         return _clinic_administrator(elsewhere)
-    role = {"nurse": Role.NURSE, "billing": Role.BILLING, "portal": Role.ADMIN}[step.who]
+    if step.who == "portal":
+        return IntegrationFactory(clinic=elsewhere).account
+    role = {"nurse": Role.NURSE, "billing": Role.BILLING}[step.who]
     return StaffFactory(clinic=elsewhere, role=role)
 
 
@@ -480,6 +518,9 @@ SHOWS_NO_PATIENT = {
     "logout/": "signs out (POST)",
     "clinic/": "switches the clinic (POST) and redirects",
     "session/keep-alive": "an empty 204 that keeps the session alive (POST)",
+    # Probes (pipeline.health): counts and ages only, no login.
+    "health/live": "a liveness probe: {'status': 'ok'}",
+    "health/ready": "a readiness probe: checks, unrouted count and oldest age",
     # Staff screens.
     "work/counts": "counts per pool and acuity only (background refresh)",
     "work/next": "claims the next item (POST) and redirects to its page, which is logged",
@@ -540,6 +581,9 @@ SHOWS_NO_PATIENT = {
     "admin/inbox/patient/add/": "read-only: refused",
     "admin/inbox/patient/<path:object_id>/delete/": "read-only: refused",
     "admin/inbox/patient/<path:object_id>/": "redirects to the change page (logged there)",
+    "admin/inbox/patientchange/add/": "read-only: refused",
+    "admin/inbox/patientchange/<path:object_id>/delete/": "read-only: refused",
+    "admin/inbox/patientchange/<path:object_id>/": "redirects to the change page",
     "admin/inbox/patientdataaccess/add/": "read-only: refused",
     "admin/inbox/patientdataaccess/<path:object_id>/history/": "the entry by ids, no name",
     "admin/inbox/patientdataaccess/<path:object_id>/delete/": "read-only: refused",

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import Role
 from inbox.models import PatientDataAccess
 from routing import work_items
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory
 from tests.inbox.factories import ConversationFactory
 from tests.routing.factories import routed_item
 
@@ -24,7 +24,7 @@ def replied_item(clinic, nurse, text="Take it with food; call us if it gets wors
 def test_a_staff_reply_waits_in_the_outbox_until_the_portal_confirms_it(client_for):
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE, first_name="Ana", last_name="Ruiz")
-    portal = StaffFactory(clinic=clinic, role=Role.ADMIN)
+    portal = IntegrationFactory(clinic=clinic).account
     item, reply = replied_item(clinic, nurse)
     api = client_for(portal)
 
@@ -60,7 +60,7 @@ def test_the_outbox_pages_oldest_first_without_skipping_a_reply(client_for):
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
     replies = [replied_item(clinic, nurse, f"Answer {n}")[1] for n in range(3)]
-    api = client_for(nurse)
+    api = client_for(IntegrationFactory(clinic=clinic).account)
 
     first = api.get(OUTBOX, {"clinic": clinic.slug, "page_size": 2}).json()
     second = api.get(first["next"]).json()
@@ -72,7 +72,7 @@ def test_the_outbox_pages_oldest_first_without_skipping_a_reply(client_for):
 def test_another_clinics_outbox_and_replies_are_not_found(client_for):
     clinic, other = ClinicFactory(), ClinicFactory()
     _, their_reply = replied_item(other, StaffFactory(clinic=other, role=Role.NURSE))
-    outsider = StaffFactory(clinic=clinic, role=Role.ADMIN)
+    outsider = IntegrationFactory(clinic=clinic).account
     api = client_for(outsider)
 
     assert api.get(OUTBOX, {"clinic": other.slug}).status_code == 404
@@ -82,7 +82,7 @@ def test_another_clinics_outbox_and_replies_are_not_found(client_for):
 
 
 def test_the_outbox_needs_a_clinic(client_for):
-    response = client_for(StaffFactory(role=Role.ADMIN)).get(OUTBOX)
+    response = client_for(IntegrationFactory().account).get(OUTBOX)
     assert response.status_code == 400
     assert "clinic" in response.json()["errors"]
 
@@ -96,7 +96,7 @@ def test_the_message_page_says_whether_the_patient_has_the_reply(client, client_
     page = client.get(f"/work/items/{item.pk}/").content.decode()
     assert "Not yet delivered: waiting for the portal to collect it" in page
 
-    client_for(nurse).post(f"{OUTBOX}/{reply.pk}/delivered")
+    client_for(IntegrationFactory(clinic=clinic).account).post(f"{OUTBOX}/{reply.pk}/delivered")
     page = client.get(f"/work/items/{item.pk}/").content.decode()
     assert "Delivered to the portal" in page
     assert "Not yet delivered" not in page
@@ -105,7 +105,7 @@ def test_the_message_page_says_whether_the_patient_has_the_reply(client, client_
 def test_replies_the_portal_collects_are_written_to_the_access_log(client_for):
     clinic = ClinicFactory()
     nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
-    portal = StaffFactory(clinic=clinic, role=Role.ADMIN)  # the portal's integration user
+    portal = IntegrationFactory(clinic=clinic).account
     item, first = replied_item(clinic, nurse, "First answer")
     patient = item.conversation.patient
     same_patient = routed_item(clinic, conversation=ConversationFactory(patient=patient))
@@ -134,9 +134,25 @@ def test_replies_the_portal_collects_are_written_to_the_access_log(client_for):
 def test_a_refused_outbox_writes_nothing_to_the_access_log(client_for):
     other = ClinicFactory()
     _, their_reply = replied_item(other, StaffFactory(clinic=other, role=Role.NURSE))
-    api = client_for(StaffFactory(clinic=ClinicFactory(), role=Role.ADMIN))
+    api = client_for(IntegrationFactory(clinic=ClinicFactory()).account)
 
     assert api.get(OUTBOX, {"clinic": other.slug}).status_code == 404
     assert api.post(f"{OUTBOX}/{their_reply.pk}/delivered").status_code == 404
 
+    assert not PatientDataAccess.objects.exists()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_staff_may_not_collect_or_confirm_replies(client_for, role):
+    clinic = ClinicFactory()
+    _, reply = replied_item(clinic, StaffFactory(clinic=clinic, role=Role.NURSE))
+    api = client_for(StaffFactory(clinic=clinic, role=role))
+
+    listed = api.get(OUTBOX, {"clinic": clinic.slug})
+    confirmed = api.post(f"{OUTBOX}/{reply.pk}/delivered")
+
+    assert listed.status_code == confirmed.status_code == 403
+    assert "integration token" in confirmed.json()["detail"]
+    reply.refresh_from_db()
+    assert reply.delivered_at is None
     assert not PatientDataAccess.objects.exists()

@@ -3,9 +3,8 @@ urgent and emergent items: stored, updated by a later message, refused when impl
 
 import pytest
 
-from accounts.models import Role
 from inbox.models import Conversation, Message, Patient
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def clinic():
 
 @pytest.fixture
 def api(client_for, clinic):
-    return client_for(StaffFactory(clinic=clinic, role=Role.CLERICAL))
+    return client_for(IntegrationFactory(clinic=clinic).account)
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,12 @@
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.services import issue_api_token
 from inbox.models import Conversation, Message, Patient
 from routing.models import WorkItem
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +39,15 @@ def clinic():
 
 
 @pytest.fixture
-def clerk(clinic):
-    return StaffFactory(clinic=clinic, role=Role.CLERICAL)
+def portal(clinic):
+    return IntegrationFactory(clinic=clinic).account
 
 
 def test_new_message_is_stored_classified_and_routed_to_a_queue(
-    client_for, clerk, clinic, active_model_version, django_capture_on_commit_callbacks
+    client_for, portal, clinic, active_model_version, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client_for(clerk).post(URL, payload(clinic), format="json")
+        response = client_for(portal).post(URL, payload(clinic), format="json")
 
     assert response.status_code == 201, response.content
     assert len(callbacks) == 1
@@ -59,12 +60,12 @@ def test_new_message_is_stored_classified_and_routed_to_a_queue(
 
 
 def test_same_external_id_twice_gives_one_message_and_200_with_it(
-    client_for, clerk, clinic, active_model_version, django_capture_on_commit_callbacks
+    client_for, portal, clinic, active_model_version, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first = client_for(clerk).post(URL, payload(clinic), format="json")
+        first = client_for(portal).post(URL, payload(clinic), format="json")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        second = client_for(clerk).post(URL, payload(clinic, body="changed text"), format="json")
+        second = client_for(portal).post(URL, payload(clinic, body="changed text"), format="json")
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["id"] == first.json()["id"]
@@ -73,8 +74,8 @@ def test_same_external_id_twice_gives_one_message_and_200_with_it(
     assert WorkItem.objects.count() == 1
 
 
-def test_body_over_20000_characters_is_400_and_nothing_is_stored(client_for, clerk, clinic):
-    response = client_for(clerk).post(URL, payload(clinic, body="x" * 20_001), format="json")
+def test_body_over_20000_characters_is_400_and_nothing_is_stored(client_for, portal, clinic):
+    response = client_for(portal).post(URL, payload(clinic, body="x" * 20_001), format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
@@ -82,31 +83,31 @@ def test_body_over_20000_characters_is_400_and_nothing_is_stored(client_for, cle
     assert nothing_stored()
 
 
-def test_body_of_exactly_20000_characters_is_accepted(client_for, clerk, clinic):
-    response = client_for(clerk).post(URL, payload(clinic, body="y" * 20_000), format="json")
+def test_body_of_exactly_20000_characters_is_accepted(client_for, portal, clinic):
+    response = client_for(portal).post(URL, payload(clinic, body="y" * 20_000), format="json")
     assert response.status_code == 201
 
 
 @pytest.mark.parametrize("missing", ["external_id", "clinic", "patient", "body"])
-def test_missing_field_is_400_naming_it(client_for, clerk, clinic, missing):
+def test_missing_field_is_400_naming_it(client_for, portal, clinic, missing):
     body = payload(clinic)
     del body[missing]
 
-    response = client_for(clerk).post(URL, body, format="json")
+    response = client_for(portal).post(URL, body, format="json")
 
     assert response.status_code == 400
     assert missing in response.json()["errors"]
     assert nothing_stored()
 
 
-def test_missing_patient_mrn_is_400(client_for, clerk, clinic):
-    response = client_for(clerk).post(URL, payload(clinic, patient={"name": "X"}), format="json")
+def test_missing_patient_mrn_is_400(client_for, portal, clinic):
+    response = client_for(portal).post(URL, payload(clinic, patient={"name": "X"}), format="json")
     assert response.status_code == 400
     assert "mrn" in response.json()["errors"]["patient"]
 
 
-def test_invalid_json_is_400_with_a_clear_error(client_for, clerk, clinic):
-    response = client_for(clerk).post(
+def test_invalid_json_is_400_with_a_clear_error(client_for, portal, clinic):
+    response = client_for(portal).post(
         URL, data='{"external_id": "x", "body": ', content_type="application/json"
     )
 
@@ -116,9 +117,9 @@ def test_invalid_json_is_400_with_a_clear_error(client_for, clerk, clinic):
     assert nothing_stored()
 
 
-def test_clinic_the_caller_does_not_belong_to_is_404(client_for, clerk):
+def test_a_clinic_other_than_the_integrations_own_is_404(client_for, portal):
     other = ClinicFactory()
-    response = client_for(clerk).post(URL, payload(other), format="json")
+    response = client_for(portal).post(URL, payload(other), format="json")
     assert response.status_code == 404
     assert nothing_stored()
 
@@ -129,20 +130,17 @@ def test_unauthenticated_caller_is_rejected(client, clinic):
     assert nothing_stored()
 
 
-def test_token_authentication_works(clerk, clinic, active_model_version):
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    token = Token.objects.create(user=clerk)
+def test_token_authentication_works(portal, clinic, active_model_version):
+    _, token = issue_api_token(user=portal, created_by=None)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.post(URL, payload(clinic), format="json").status_code == 201
 
 
 def test_conversation_of_another_patient_is_400_and_nothing_half_stored(
-    client_for, clerk, clinic, active_model_version
+    client_for, portal, clinic, active_model_version
 ):
-    client = client_for(clerk)
+    client = client_for(portal)
     first = payload(clinic, conversation_id="thread-9")
     assert client.post(URL, first, format="json").status_code == 201
 

@@ -10,7 +10,7 @@ import pytest
 from accounts.models import Role
 from inbox.models import Message
 from routing.models import WorkItem
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 from triage.models import Classification, ModelTraining, ModelVersion
 from triage.tasks import DEFAULT_MODEL_TRAINING
 
@@ -77,7 +77,7 @@ def test_without_a_model_messages_are_routed_while_the_slow_worker_trains(worker
     workers.start("triage", queues="triage,default")
     workers.start("slow", queues="slow")
     clinic = ClinicFactory()
-    client = client_for(StaffFactory(clinic=clinic, role=Role.CLERICAL))
+    client = client_for(IntegrationFactory(clinic=clinic).account)
 
     first = post_message(client, clinic, "cold-1", "Can I move my appointment to Friday?")
     first_seconds = assert_routed_unclassified(first, clinic, "first message")

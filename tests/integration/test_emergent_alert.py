@@ -13,7 +13,7 @@ from accounts.models import Role
 from inbox.models import OutgoingMessage
 from routing.models import ClinicRouting, OnCallShift
 from routing.notifications import SIGNATURE_HEADER, verify
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ def test_emergent_message_auto_reply_and_on_call_alert_within_5_seconds(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=mail_dir,
     )
-    clerk = StaffFactory(clinic=clinic, role=Role.CLERICAL)
+    clerk = IntegrationFactory(clinic=clinic).account  # the portal
 
     posted = time.monotonic()
     response = client_for(clerk).post(

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from accounts.models import Role
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 from tests.integration.test_cold_start_worker import post_message, routed_item, wait_for
 from tests.triage.transformer_factories import small_ensemble
 from triage.classification import predict_triage
@@ -28,7 +27,7 @@ def test_an_ensemble_version_classifies_in_a_worker_without_pytorch(workers, cli
     expected = predict_triage([TriageInput(subject="Question", body=BODY)])[0].prediction
     workers.start("triage", queues="triage,default", PYTHONPATH=str(WITHOUT_PYTORCH))
     clinic = ClinicFactory()
-    client = client_for(StaffFactory(clinic=clinic, role=Role.CLERICAL))
+    client = client_for(IntegrationFactory(clinic=clinic).account)
 
     message_id = post_message(client, clinic, "ensemble-1", BODY)
 

@@ -6,7 +6,7 @@ from django.db import connection
 from accounts.models import Role
 from inbox.models import Message
 from routing.models import WorkItem
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_posted_message_is_routed_by_a_real_worker_within_10_seconds(
 ):
     assert connection.vendor == "postgresql"
     clinic = ClinicFactory(slug="primary-care")
-    clerk = StaffFactory(clinic=clinic, role=Role.CLERICAL)
+    clerk = IntegrationFactory(clinic=clinic).account  # the portal
 
     response = client_for(clerk).post(
         "/api/v1/messages",

@@ -9,11 +9,10 @@ import pytest
 from django.conf import settings
 from django.db.models import Count
 
-from accounts.models import Role
 from inbox.models import Conversation, Message
 from routing import services
 from routing.models import WorkEvent, WorkItem
-from tests.accounts.factories import ClinicFactory, StaffFactory
+from tests.accounts.factories import ClinicFactory, IntegrationFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory
 from triage.ml.corpus import load_corpus
 from triage.models import Classification
@@ -41,8 +40,8 @@ def two_clinics():
         action={"queue": navigators.pk},
     )
     posters = {
-        oncology.slug: StaffFactory(clinic=oncology, role=Role.CLERICAL),
-        primary.slug: StaffFactory(clinic=primary, role=Role.CLERICAL),
+        oncology.slug: IntegrationFactory(clinic=oncology).account,
+        primary.slug: IntegrationFactory(clinic=primary).account,
     }
     return oncology, primary, navigators, posters
 

@@ -208,3 +208,65 @@ def test_anyone_reassigns_up_and_only_who_may_take_it_moves_it_sideways_or_down(
 def test_an_unknown_action_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown action"):
         scope.decide(role="nurse", action="delete", service_level="nurse", acuity="routine")
+
+
+# --- who works messages at all, who logs time, who returns an item ---------------------------
+
+
+@pytest.mark.parametrize("role", [*ROLES, None])
+def test_only_the_clinical_roles_read_and_work_messages(role):
+    decision = scope.decide_work(role=role)
+
+    assert decision.allowed is (role in ("clerical", "ma", "nurse", "physician"))
+    if role == "billing":
+        assert decision.reason == (
+            "A billing role may not read or work patients' messages: billing staff see "
+            "e-visits and the time behind them on the billing screens."
+        )
+    if role == "admin":
+        assert decision.reason == (
+            "An administrator role may not read or work patients' messages: administrators "
+            "configure queues, rules and staff in the admin."
+        )
+
+
+@pytest.mark.parametrize(
+    ("role", "level", "acuity"), list(itertools.product(ROLES, LEVELS, ACUITIES))
+)
+def test_time_is_logged_by_whoever_may_reply(role, level, acuity):
+    decision = scope.decide_log_time(role=role, service_level=level, acuity=acuity)
+
+    # A nurse logs time on a physician-level message too: replying is not closing.
+    assert decision.allowed is expected(role, "reply", level, acuity, physician_replied=False)
+    if not decision.allowed:
+        assert f"may not log time on {'an' if acuity[0] in 'aeiou' else 'a'} {acuity}" in (
+            decision.reason
+        )
+
+
+def test_a_reply_grant_lets_the_role_log_time_on_its_case():
+    grant = scope.Grant(role="ma", action="reply", service_level="ma", acuity="urgent")
+
+    assert scope.decide_log_time(
+        role="ma", service_level="ma", acuity="urgent", grants=[grant]
+    ).allowed
+    assert not scope.decide_log_time(role="ma", service_level="ma", acuity="urgent").allowed
+
+
+@pytest.mark.parametrize(
+    ("role", "holds_it", "may_claim", "allowed"),
+    [
+        ("clerical", True, False, True),  # raised past the clerk's scope while held
+        ("clerical", False, False, False),
+        ("nurse", False, True, True),
+        ("billing", False, True, False),
+        ("admin", True, False, False),
+    ],
+)
+def test_an_item_is_returned_by_its_holder_or_by_who_may_take_it(
+    role, holds_it, may_claim, allowed
+):
+    decision = scope.decide_return(role=role, holds_it=holds_it, may_claim=may_claim)
+
+    assert decision.allowed is allowed
+    assert bool(decision.reason) is not allowed

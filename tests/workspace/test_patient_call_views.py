@@ -130,7 +130,8 @@ def test_a_clerk_posting_a_call_is_told_why_it_is_refused(client, clinic):
 
     response = client.post(f"/work/items/{item.pk}/called", {"outcome": "reached"})
 
-    assert "recorded by MAs, nurses and physicians" in client.get(response.url).content.decode()
+    assert response.status_code == 403
+    assert "recorded by MAs, nurses and physicians" in response.content.decode()
     assert not WorkEvent.objects.filter(work_item=item, kind="called_patient").exists()
 
 

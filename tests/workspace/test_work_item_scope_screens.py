@@ -52,16 +52,16 @@ def test_a_refused_action_shows_the_reason_and_changes_nothing(client, clinic, a
 
     response = client.post(f"/work/items/{item.pk}/{action}", {"body": "See you Tuesday."})
 
-    assert response.status_code == 302
-    assert response.url == f"/work/items/{item.pk}/"  # stays on the item
+    assert response.status_code == 403
     verb = {"claim": "claim", "reply": "reply to", "close": "close"}[action]
     reason = (
         f"A clerical role may not {verb} an urgent clerical-level message: a nurse or "
         "physician must. Send it to nurse triage."
     )
-    assert flashed(response) == [reason]
+    html = response.content.decode()
+    assert f"<p data-refusal>{reason}</p>" in html
+    assert f'<a href="/work/items/{item.pk}/">Back to the message</a>' in html
     assert snapshot(item) == before
-    assert f'<li class="error">{reason}</li>' in page(client, item)
 
 
 def test_the_page_offers_only_what_the_person_may_do_and_says_why(client, clinic):
@@ -289,7 +289,7 @@ def test_a_refused_action_does_not_move_on(client, clinic, clerical_pool):
 
     response = client.post(f"/work/items/{item.pk}/close")
 
-    assert response.url == f"/work/items/{item.pk}/"
+    assert response.status_code == 403  # the refusal page, not the next item
 
 
 def test_the_after_action_choice_is_saved_from_the_item_page(client, clinic):
@@ -332,3 +332,60 @@ def test_claim_next_on_the_screen_skips_what_the_role_may_not_take(client, clini
     assert response.url == "/work/"
     assert flashed(response) == ["Nothing waiting in your queues that your role may take."]
     assert WorkItem.objects.get(pk=urgent.pk).claimed_by is None
+
+
+# --- roles that do not work messages, time and returns -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "way_out"),
+    [
+        (Role.BILLING, '<a href="/billing/">Go to the e-visits</a>'),
+        (Role.ADMIN, '<a href="/">Go to the start page</a>'),
+    ],
+)
+def test_billing_and_administrators_get_a_403_page_saying_why(client, clinic, role, way_out):
+    signed_in(client, clinic, role)
+    item = make_item(clinic, level="clerical", acuity="routine")
+
+    for response in (
+        client.get("/work/"),
+        client.get(f"/work/items/{item.pk}/"),
+        client.post(f"/work/items/{item.pk}/reply", {"body": "On my way."}),
+        client.post("/work/next"),
+    ):
+        html = response.content.decode()
+        assert response.status_code == 403
+        assert "may not read or work patients&#x27; messages" in html
+        assert way_out in html
+        assert item.message.body not in html
+
+
+def test_a_clerk_is_offered_no_timer_or_minutes_on_urgent_work_and_told_why(client, clinic):
+    signed_in(client, clinic, Role.CLERICAL)
+    urgent = make_item(clinic, level="clerical", acuity="urgent")
+    routine = make_item(clinic, level="clerical", acuity="routine")
+
+    html = page(client, urgent)
+
+    assert 'id="timer"' not in html
+    assert 'id="log-time"' not in html
+    assert "may not log time on an urgent clerical-level message" in html
+    assert 'id="log-time"' in page(client, routine)
+
+
+def test_someone_elses_urgent_item_is_returned_only_by_who_may_take_it(client, clinic):
+    nurse = StaffFactory(clinic=clinic, role=Role.NURSE)
+    item = make_item(clinic, level="nurse", acuity="urgent")
+    work_items.claim(actor=nurse, item_id=item.pk)
+    signed_in(client, clinic, Role.CLERICAL)
+
+    assert 'id="return"' not in page(client, item)
+    before = snapshot(item)
+    response = client.post(f"/work/items/{item.pk}/return")
+
+    assert response.status_code == 403
+    assert "may not return a message someone else holds" in response.content.decode()
+    assert snapshot(item) == before
+    client.force_login(StaffFactory(clinic=clinic, role=Role.PHYSICIAN))
+    assert 'id="return"' in page(client, item)
