@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 # What psycopg raises (wrapped by Django) when PostgreSQL is stopped, restarting or
 # unreachable: the request may work in a moment, so 503 with Retry-After, not a 500.
+# Deadlocks and statement timeouts are OperationalErrors too; a retry is right for them.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -73,8 +74,9 @@ def _database_unavailable_answer() -> tuple[dict, str]:
     retry_after = settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS
     body = {
         "code": "database_unavailable",
-        "detail": "The service cannot reach its database just now. Nothing was stored by "
-        f"this request; try again in {retry_after} seconds with the same external_id.",
+        "detail": "The service cannot reach its database just now; try again in "
+        f"{retry_after} seconds. A message posted again with the same external_id is "
+        "never stored twice.",
     }
     return body, str(retry_after)
 

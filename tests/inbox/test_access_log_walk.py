@@ -700,7 +700,8 @@ def test_the_urls_said_to_show_no_patient_name_none(route, day, client):
 
     response = client.get(url, follow=False)
 
-    assert response.status_code < 500
+    # The readiness probe says 503 when a check fails (here: no active model), by design.
+    assert response.status_code < 500 or route == "health/ready"
     assert named_in(response.content.decode(), day) == set()
     assert _written_since(before) == []
 
