@@ -74,6 +74,7 @@ urlpatterns = [
     ),
     path("billing/revenue", billing_views.revenue, name="billing-revenue"),
     path("admin/", admin.site.urls),
+    path("health/", pipeline_views.health_page, name="health"),
     path("health/live", pipeline_views.live, name="health-live"),
     path("health/ready", pipeline_views.ready, name="health-ready"),
     *api_v1,

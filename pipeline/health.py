@@ -110,3 +110,33 @@ def unrouted_check(*, unrouted: inbox_selectors.UnroutedMessages, now: datetime.
     limit = settings.UNROUTED_ALERT_MINUTES * 60
     detail = f"{unrouted.count} waiting, oldest {age} s (limit {limit} s)"
     return Check(ok=age < limit, detail=detail)
+
+
+@dataclass(frozen=True)
+class ClinicBacklog:
+    clinic: str
+    count: int
+    oldest_age_seconds: int | None
+    late: bool
+
+
+def clinic_backlogs(*, clinics, now: datetime.datetime | None = None) -> list[ClinicBacklog]:
+    """The unrouted messages of each of `clinics` (counts and ages, no PHI), every clinic
+    listed, the ones with nothing waiting too, so a quiet clinic reads as "0", not absent."""
+    now = now or timezone.now()
+    waiting = inbox_selectors.unrouted_messages_by_clinic(stored_before=now)
+    limit = settings.UNROUTED_ALERT_MINUTES * 60
+    backlogs = []
+    for clinic in clinics.order_by("name"):
+        unrouted = waiting.get(clinic.pk)
+        oldest = unrouted.oldest_stored_at if unrouted else None
+        age = int((now - oldest).total_seconds()) if oldest else None
+        backlogs.append(
+            ClinicBacklog(
+                clinic=clinic.name,
+                count=unrouted.count if unrouted else 0,
+                oldest_age_seconds=age,
+                late=age is not None and age >= limit,
+            )
+        )
+    return backlogs

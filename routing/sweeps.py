@@ -191,7 +191,7 @@ def alert_unrouted_messages(*, now: datetime.datetime | None = None) -> int:
                     f"{unrouted.count} patient messages stored more than"
                     f" {settings.UNROUTED_ALERT_MINUTES} minutes ago have not reached a work"
                     f" queue; the oldest has waited {minutes} minutes. The triage workers or"
-                    " the broker may be down: check the health page (/health/ready). Until"
+                    " the broker may be down: check the system health page (/health/). Until"
                     " then, these messages are not in any queue."
                 ),
             )

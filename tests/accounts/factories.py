@@ -75,6 +75,4 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
     clinic = factory.SubFactory(ClinicFactory)
     name = factory.Sequence(lambda n: f"Patient portal {n}")
     demographics_source = False
-    account = factory.LazyAttribute(
-        lambda o: new_integration_account(clinic=o.clinic, name=o.name)
-    )
+    account = factory.LazyAttribute(lambda o: new_integration_account(clinic=o.clinic, name=o.name))

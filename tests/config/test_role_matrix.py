@@ -184,6 +184,13 @@ def everyone(p: str, case=None) -> str:
     return OK
 
 
+def administrators(p: str, case=None) -> str:
+    """The system health page: clinic administrators (counts and ages, no patient)."""
+    if p == ANONYMOUS:
+        return LOGIN
+    return OK if p == ADMIN else REFUSED
+
+
 def billing_only(p: str, case=None) -> str:
     """The billing screens and API: the billing role; to anyone else they do not exist
     (404, billing.selectors.require_billing); the integration's token is refused."""
@@ -403,6 +410,7 @@ def payload(w) -> dict:
 
 PROBES = [
     # Probes for the load balancer: anyone, signed in or not, gets the same answer.
+    Probe("health/", "get", lambda w, i: "/health/", administrators, unavailable_answers=True),
     Probe("health/live", "get", lambda w, i: "/health/live", everyone),
     Probe("health/ready", "get", lambda w, i: "/health/ready", everyone, unavailable_answers=True),
     # Sign-in, session and clinic switch.
