@@ -51,6 +51,13 @@ class Membership(TimeStampedModel):
     # Professional credential (MD, DO, NP, PA, RN, LPN, CMA...): decides e-visit codes.
     credential = models.CharField(max_length=16, blank=True)
     npi = models.CharField("NPI", max_length=10, blank=True)
+    # Sees the clinic's operations dashboard (routing.operations: response times, backlog,
+    # fairness; aggregates, no patient), whatever the role. Administrators see it anyway.
+    is_manager = models.BooleanField(
+        "manager",
+        default=False,
+        help_text="May see the clinic's operations dashboard (figures only, no messages).",
+    )
 
     class Meta:
         constraints = [

@@ -271,11 +271,21 @@ CELERY_TASK_ROUTES = {
     "routing.rule_trial.replay_routing_rules": {"queue": "slow"},
     "triage.tasks.train_default_model": {"queue": "slow"},
     "triage.tasks.train_ensemble_model": {"queue": "slow"},
+    "triage.tasks.train_candidate_model": {"queue": "slow"},
+    "routing.tasks.refresh_operations_snapshots": {"queue": "slow"},
     "routing.*": {"queue": "default"},
     "billing.*": {"queue": "default"},
 }
 # Beat: the sweeps that make delivery safe. Each is idempotent; two beats are harmless.
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+# The operations dashboard of a clinic with at least OPERATIONS_SNAPSHOT_MIN_ITEMS items in
+# its 12 weeks is read from figures beat stores this often (routing.operations_rollup);
+# figures older than OPERATIONS_SNAPSHOT_MAX_AGE_SECONDS are computed again on view.
+OPERATIONS_SNAPSHOT_INTERVAL_SECONDS = env.float(
+    "OPERATIONS_SNAPSHOT_INTERVAL_SECONDS", default=600.0
+)
+OPERATIONS_SNAPSHOT_MAX_AGE_SECONDS = env.int("OPERATIONS_SNAPSHOT_MAX_AGE_SECONDS", default=1800)
+OPERATIONS_SNAPSHOT_MIN_ITEMS = env.int("OPERATIONS_SNAPSHOT_MIN_ITEMS", default=20_000)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-messages": {
         "task": "pipeline.tasks.requeue_stuck_messages",
@@ -292,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
     "retry-notifications": {
         "task": "routing.tasks.retry_pending_notifications",
         "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "operations-snapshots": {
+        "task": "routing.tasks.refresh_operations_snapshots",
+        "schedule": OPERATIONS_SNAPSHOT_INTERVAL_SECONDS,
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -8,14 +8,17 @@ from billing import views as billing_views
 from billing.api import EVisitListApi, TimeEntryCreateApi
 from inbox.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
 from pipeline import views as pipeline_views
+from routing.api.operations import OperationsApi
 from routing.api.views import (
     ClaimWorkItemApi,
     CloseWorkItemApi,
+    CorrectWorkItemApi,
     ReassignWorkItemApi,
     ReopenWorkItemApi,
     ReplyWorkItemApi,
     WorkItemListApi,
 )
+from workspace import operations_views
 from workspace import views as work_views
 
 api_v1 = [
@@ -35,9 +38,11 @@ api_v1 = [
             ("close", CloseWorkItemApi),
             ("reopen", ReopenWorkItemApi),
             ("reassign", ReassignWorkItemApi),
+            ("correct", CorrectWorkItemApi),
         ]
     ],
     path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
+    path("api/v1/operations", OperationsApi.as_view(), name="api-operations"),
     path(
         "api/v1/work-items/<int:item_id>/time",
         TimeEntryCreateApi.as_view(),
@@ -63,6 +68,8 @@ urlpatterns = [
         work_views.work_item_action,
         name="work-item-action",
     ),
+    path("operations/", operations_views.dashboard, name="operations"),
+    path("operations/export.csv", operations_views.export_csv, name="operations-export"),
     path("billing/", billing_views.evisit_list, name="billing"),
     path("billing/evisits/<int:evisit_id>/", billing_views.evisit_detail, name="billing-evisit"),
     path("billing/review", billing_views.review, name="billing-review"),

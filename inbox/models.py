@@ -163,6 +163,10 @@ class PatientDataAccess(models.Model):
         ADMIN_PATIENT_LIST = "admin_patient_list", "Admin: patient list (look-up)"
         ADMIN_PATIENT = "admin_patient", "Admin: patient page"
         ADMIN_PATIENT_CHANGES = "admin_patient_changes", "Admin: patient detail changes"
+        ADMIN_CORRECTIONS_EXPORT = (
+            "admin_corrections_export",
+            "Admin: label corrections export with message text",
+        )
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")

@@ -16,6 +16,7 @@ from billing.models import EVisit, PatientVisit
 from billing.services import log_minutes, recompute_evisit
 from inbox.models import Conversation, Patient
 from inbox.services import IncomingMessage, PatientDetails, receive_message, record_evisit_consent
+from pipeline.demo_operations import WEEKS, simulate_operations_history
 from routing.models import BusinessHours, ClinicRouting, OnCallShift, Queue, RoutingRule, WorkItem
 from routing.services import ensure_default_queues
 from triage.ml.corpus import read_labeled_file
@@ -138,6 +139,8 @@ def load_demo_data(*, progress: Callable[[str], None]) -> None:
             if index % 25 == 0:
                 progress(f"{name}: {index}/{len(rows)} messages received and routed")
         simulate_clinic_work(clinic=clinic, prefix=prefix, rng=rng, now=now)
+        answered = simulate_operations_history(clinic=clinic, prefix=prefix, rng=rng, now=now)
+        progress(f"{name}: {answered} items answered over {WEEKS} simulated weeks")
         share = evisit_candidate_share(clinic=clinic)
         progress(
             f"{name}: clinician time simulated; e-visit candidates {share:.0%} of conversations"

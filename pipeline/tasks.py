@@ -12,6 +12,7 @@ from config.celery import DATABASE_RETRY
 from inbox import services as inbox_services
 from routing import services as routing_services
 from triage import services as triage_services
+from triage import shadow as triage_shadow
 
 logger = logging.getLogger(__name__)
 STUCK_BATCH = 500
@@ -23,6 +24,9 @@ def classify_and_route(message_id: int) -> None:
     # re-check status under a row lock, so a second run changes nothing.
     triage_services.classify(message_id=message_id)
     routing_services.route(message_id=message_id)
+    # After routing, so a candidate in shadow never delays or changes it; it logs and
+    # ignores its own failures.
+    triage_shadow.classify_in_shadow(message_id=message_id)
 
 
 @shared_task(**DATABASE_RETRY)

@@ -3,9 +3,10 @@ sweeps and services. (A task that a service enqueues is defined beside that serv
 notifications.deliver_notification, rule_trial.replay_routing_rules.)"""
 
 from celery import shared_task
+from django.utils import timezone
 
 from config.celery import DATABASE_RETRY
-from routing import coverage, sweeps
+from routing import coverage, operations_rollup, sweeps
 
 
 @shared_task(**DATABASE_RETRY)
@@ -31,3 +32,8 @@ def alert_undelivered_replies() -> int:
 @shared_task(**DATABASE_RETRY)
 def alert_unrouted_messages() -> int:
     return sweeps.alert_unrouted_messages()
+
+
+@shared_task(**DATABASE_RETRY)
+def refresh_operations_snapshots() -> int:
+    return operations_rollup.refresh_snapshots(now=timezone.now())

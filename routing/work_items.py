@@ -101,6 +101,9 @@ def claim(*, actor: User, item_id: int) -> WorkItem:
             raise InvalidTransition("This item is no longer open: someone else has it.")
         item = WorkItem.objects.select_related("queue").get(pk=item_id)
         record_event(item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue)
+        # A claim is a read too (through the API, no page need be opened); the scope
+        # check above already says the claimer may act on it.
+        _mark_first_read(item=item, actor=actor, at=now)
         return item
 
 
@@ -127,7 +130,35 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
         record_event(
             item, WorkEvent.Kind.CLAIMED, actor=actor, from_queue=item.queue, reason="next item"
         )
+        # claimable_by above is the scope of practice: the claimer may act on it.
+        _mark_first_read(item=item, actor=actor, at=now)
         return item
+
+
+def record_first_read(*, actor: User, item: WorkItem) -> bool:
+    """The item page was opened: the item's first read, if `actor` may act on it (claim or
+    reply, by the scope of practice of their role in its clinic) and nobody who may has
+    read it before. Someone who only looks (a clerk at an urgent message, say) does not
+    start the clock's second leg. A closed item is not read for the first time: whatever
+    made it was. True when this call recorded it."""
+    if item.first_read_at is not None or item.status == WorkItem.Status.CLOSED:
+        return False
+    decisions = scope_selectors.scope_decisions(
+        user=actor, item=item, actions=[scope.CLAIM, scope.REPLY]
+    )
+    if not any(d.allowed for d in decisions.values()):
+        return False
+    return _mark_first_read(item=item, actor=actor, at=timezone.now())
+
+
+def _mark_first_read(*, item: WorkItem, actor: User, at: datetime.datetime) -> bool:
+    # A conditional UPDATE: of two people opening the item at once, one is recorded.
+    marked = WorkItem.objects.filter(pk=item.pk, first_read_at__isnull=True).update(
+        first_read_at=at, first_read_by=actor
+    )
+    if marked:
+        item.first_read_at, item.first_read_by = at, actor
+    return bool(marked)
 
 
 def return_to_queue(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
@@ -318,9 +349,22 @@ def respond(*, actor: User, item_id: int, body: str) -> OutgoingMessage:
             raise InvalidTransition("Someone else holds this item; ask them or reassign it.")
         reply = inbox_services.send_reply(in_reply_to=item.message, body=body, author=actor)
         from_user = item.claimed_by
+        now = timezone.now()
         item.status, item.claimed_by = WorkItem.Status.RESPONDED, actor
-        item.claimed_at = item.claimed_at or timezone.now()
+        item.claimed_at = item.claimed_at or now
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+        # Whoever answers has read it, even with no page open (the API).
+        _mark_first_read(item=item, actor=actor, at=now)
+        # Only the first reply counts: after a reopen the clock is not restarted.
+        if WorkItem.objects.filter(pk=item.pk, first_response_at__isnull=True).update(
+            first_response_at=now,
+            first_response_by=actor,
+            first_response_role=clinic_settings.membership_role(
+                user_id=actor.pk, clinic=item.clinic
+            )
+            or "",
+        ):
+            item.first_response_at, item.first_response_by = now, actor
         record_event(
             item, WorkEvent.Kind.RESPONDED, actor=actor, from_queue=item.queue, from_user=from_user
         )

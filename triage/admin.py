@@ -1,18 +1,21 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.admin_scoping import SuperuserOnlyRecordsAdmin
+from triage import admin_corrections  # noqa: F401  (registers the corrections' admin)
 from triage.ml.reporting import summary_line
 from triage.model_registry import activate_model_version
 from triage.models import ModelTraining, ModelVersion
-from triage.selectors import model_version_usage
-from triage.services import request_ensemble_training
-from triage.tasks import ENSEMBLE_TRAINING
+from triage.selectors import LIVE_ACCURACY_WEEKS, live_accuracy, model_version_usage
+from triage.services import request_candidate_training, request_ensemble_training
+from triage.shadow import MAX_SHADOW_DAYS, ShadowRefused, shadow_report, start_shadow
+from triage.tasks import CANDIDATE_TRAINING, ENSEMBLE_TRAINING
 
 
 @admin.register(ModelVersion)
@@ -30,8 +33,12 @@ class ModelVersionAdmin(SuperuserOnlyRecordsAdmin):
 
     def get_urls(self):
         train = self.admin_site.admin_view(require_POST(self.train_ensemble_view))
+        candidate = self.admin_site.admin_view(require_POST(self.train_candidate_view))
+        shadow = self.admin_site.admin_view(require_POST(self.shadow_view))
         return [
             path("train-ensemble/", train, name="triage_modelversion_train_ensemble"),
+            path("train-candidate/", candidate, name="triage_modelversion_train_candidate"),
+            path("<path:object_id>/shadow/", shadow, name="triage_modelversion_shadow"),
             *super().get_urls(),
         ]
 
@@ -56,10 +63,55 @@ class ModelVersionAdmin(SuperuserOnlyRecordsAdmin):
             )
         return redirect(reverse("admin:triage_modelversion_changelist"))
 
+    def train_candidate_view(self, request):
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only a superuser may train a triage model.")
+        training, enqueued = request_candidate_training()
+        if enqueued:
+            self.message_user(
+                request,
+                "A candidate is training on the slow queue on the corpus plus the reviewed "
+                "corrections (about a minute). It is stored inactive, with its figures, for "
+                "you to put in shadow and promote.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                f"A candidate's training is already {training.status} "
+                f"(asked {training.requested_at:%Y-%m-%d %H:%M}); nothing new was started.",
+                messages.WARNING,
+            )
+        return redirect(reverse("admin:triage_modelversion_changelist"))
+
+    def shadow_view(self, request, object_id):
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only a superuser may put a model in shadow.")
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            raise Http404("no such model version")
+        try:
+            days = int(request.POST.get("days", ""))
+            period = start_shadow(version_id=version.pk, days=days, actor=request.user)
+        except ValueError:
+            self.message_user(request, "Give the number of days.", messages.ERROR)
+        except ShadowRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.log_change(request, version, f"Put in shadow for {days} days.")
+            self.message_user(
+                request,
+                f"{version.name} classifies every message beside the active model until "
+                f"{period.ends_at:%Y-%m-%d %H:%M} UTC; routing does not read it.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:triage_modelversion_change", args=[version.pk]))
+
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
             "ensemble_training": ModelTraining.objects.filter(name=ENSEMBLE_TRAINING).first(),
+            "candidate_training": ModelTraining.objects.filter(name=CANDIDATE_TRAINING).first(),
         }
         return super().changelist_view(request, extra_context)
 
@@ -108,5 +160,11 @@ class ModelVersionAdmin(SuperuserOnlyRecordsAdmin):
                 "out_of_fold": version.metrics.get("out_of_fold"),
                 "thresholds": version.metrics.get("thresholds"),
                 "usage": model_version_usage(version=version, now=timezone.now()),
+                "fairness": version.metrics.get("fairness"),
+                "candidate_corrections": version.metrics.get("corrections"),
+                "shadow": shadow_report(version=version, now=timezone.now()),
+                "max_shadow_days": MAX_SHADOW_DAYS,
+                "live_accuracy": live_accuracy(version=version, now=timezone.now()),
+                "live_accuracy_weeks": LIVE_ACCURACY_WEEKS,
             }
         return super().change_view(request, object_id, form_url, extra_context)

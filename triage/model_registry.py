@@ -9,12 +9,15 @@ from dataclasses import dataclass
 import joblib
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
+from django.utils import timezone
 
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
 from triage.ml.corpus import corpus_hash, load_corpus
 from triage.ml.ensemble import ENSEMBLE_VARIANT, EnsembleModel
 from triage.ml.training import fit_model
-from triage.models import ModelVersion
+from triage.models import ModelVersion, ShadowPeriod
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class LoadedModel:
 
 _cache: dict[int, LoadedModel] = {}
 _cache_lock = threading.Lock()
+# The candidate in shadow, apart from the active one: loading either must not evict the other.
+_shadow_cache: dict[int, TriageModel | EnsembleModel] = {}
 
 
 def serialize_model(model: TriageModel | EnsembleModel) -> bytes:
@@ -184,14 +189,30 @@ def active_model() -> LoadedModel:
         return loaded
 
 
+def shadow_model(version: ModelVersion) -> TriageModel | EnsembleModel:
+    """A candidate in shadow, loaded once per process (one at a time)."""
+    with _cache_lock:
+        model = _shadow_cache.get(version.pk)
+        if model is None:
+            model = _load(ModelVersion.objects.get(pk=version.pk))
+            _shadow_cache.clear()
+            _shadow_cache[version.pk] = model
+        return model
+
+
 def activate_model_version(*, version_id: int) -> ModelVersion:
     """Make a registered version the active one (a promotion, or a roll-back to an older
     one). Its artifact is loaded and checked first, so a version that cannot classify
-    never becomes active; workers pick it up at their next message."""
+    never becomes active; workers pick it up at their next message. A shadow period of
+    the version ends: it cannot sit beside itself."""
     version = ModelVersion.objects.get(pk=version_id)
     _load(version)  # raises ModelArtifactCorrupted, or what joblib raises
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(pk=version_id).update(is_active=True)
+        # An expired period keeps its own end.
+        ShadowPeriod.objects.filter(model_version_id=version_id, is_open=True).update(
+            is_open=False, ended_at=Least(F("ends_at"), Value(timezone.now()))
+        )
     version.is_active = True
     return version

@@ -9,6 +9,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from triage.candidate_training import train_candidate_model_version
 from triage.ml.ensemble import TrainingUnavailable, require_pytorch
 from triage.model_registry import train_default_model_version, train_ensemble_model_version
 from triage.models import ModelTraining, ModelVersion
@@ -26,6 +27,8 @@ RETRY_FAILED_AFTER = datetime.timedelta(minutes=10)
 # The ensemble fine-tunes MiniLM five times: about 50 minutes on two cores. A request
 # older than this is taken as lost and may be made again.
 ENSEMBLE_STALE_AFTER = datetime.timedelta(hours=4)
+# A candidate fits the TF-IDF model twice: about a minute on two cores.
+CANDIDATE_STALE_AFTER = datetime.timedelta(hours=1)
 
 
 def run_requested_training(*, name: str) -> ModelTraining | None:
@@ -54,6 +57,25 @@ def run_ensemble_training(*, name: str) -> ModelTraining | None:
         return _finish(name, status=ModelTraining.Status.FAILED, version=None, error=str(exc))
     return _train(
         name, "the transformer ensemble", partial(train_ensemble_model_version, activate=False)
+    )
+
+
+def run_candidate_training(*, name: str) -> ModelTraining | None:
+    """Train a candidate on the corpus plus reviewed corrections if a superuser asked for
+    it. Stored inactive, for shadow and promotion; the row tells the admin page how far
+    it is."""
+    if not _take(name):
+        return ModelTraining.objects.filter(name=name).first()
+    return _train(
+        name,
+        "a candidate model",
+        partial(train_candidate_model_version, progress=partial(_record_progress, name)),
+    )
+
+
+def _record_progress(name: str, step: int, total: int, what: str) -> None:
+    ModelTraining.objects.filter(name=name).update(
+        progress_step=step, progress_total=total, progress_note=what[:200]
     )
 
 

@@ -7,15 +7,23 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Membership, Role, User
+from accounts.selectors import clinics_for_user
 from inbox import services as inbox_services
 from inbox.models import Message
 from triage import tasks
 from triage.classification import labels_for_batch
+from triage.exceptions import CorrectionAlreadyReviewed, CorrectionRefused
 from triage.ml.classifier import TriageInput
-from triage.model_training import ENSEMBLE_STALE_AFTER, RETRY_FAILED_AFTER, STALE_REQUEST_AFTER
+from triage.model_training import (
+    CANDIDATE_STALE_AFTER,
+    ENSEMBLE_STALE_AFTER,
+    RETRY_FAILED_AFTER,
+    STALE_REQUEST_AFTER,
+)
 from triage.models import Classification, LabelCorrection, ModelTraining, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -102,6 +110,17 @@ def request_ensemble_training() -> tuple[ModelTraining, bool]:
     )
 
 
+def request_candidate_training() -> tuple[ModelTraining, bool]:
+    """A superuser asks the slow queue to train a candidate on the corpus plus reviewed
+    corrections. One at a time, as for the ensemble."""
+    now = timezone.now()
+    busy = Q(status__in=[ModelTraining.Status.REQUESTED, ModelTraining.Status.RUNNING])
+    stale = Q(requested_at__lt=now - CANDIDATE_STALE_AFTER)
+    return _request_training(
+        tasks.CANDIDATE_TRAINING, ~busy | stale, tasks.enqueue_candidate_training, now=now
+    )
+
+
 def _request_training(name: str, rearm_when: Q, enqueue, *, now) -> tuple[ModelTraining, bool]:
     """The gate row of a training: made by the first request; a later one re-arms it only
     when `rearm_when` holds. Conditional, so of concurrent requests one re-arms (the others
@@ -111,7 +130,12 @@ def _request_training(name: str, rearm_when: Q, enqueue, *, now) -> tuple[ModelT
             name=name, defaults={"requested_at": now}
         )
         rearmed = not created and ModelTraining.objects.filter(rearm_when, name=name).update(
-            status=ModelTraining.Status.REQUESTED, requested_at=now, error=""
+            status=ModelTraining.Status.REQUESTED,
+            requested_at=now,
+            error="",
+            progress_step=0,
+            progress_total=0,
+            progress_note="",
         )
     enqueued = bool(created or rearmed)
     if enqueued:
@@ -124,7 +148,8 @@ def _request_training(name: str, rearm_when: Q, enqueue, *, now) -> tuple[ModelT
 def record_label_correction(
     *, message: Message, label: str, from_value: str, to_value: str, actor: User, reason: str
 ) -> LabelCorrection:
-    """Staff moved a message to another role or acuity: a corrected label for training."""
+    """Staff moved a message to another role or acuity: a corrected label for training,
+    proposed until a second person confirms it or an administrator accepts it."""
     return LabelCorrection.objects.create(
         message=message,
         label=label,
@@ -133,3 +158,78 @@ def record_label_correction(
         corrected_by=actor,
         reason=reason[:500],
     )
+
+
+# The roles that read message threads, so may judge a label (routing/scope.py WORKERS;
+# triage sits below routing and cannot import it).
+CORRECTION_REVIEWERS = (Role.CLERICAL, Role.MA, Role.NURSE, Role.PHYSICIAN)
+
+
+def confirm_correction(*, actor: User, correction_id: int) -> LabelCorrection:
+    """A second clinical staff member of the message's clinic agrees with a proposed
+    correction: from now on it is used for training. Its author is refused (one person's
+    click is not a reviewed label); so are billing and administrator roles, who read no
+    threads; another clinic's correction is not found."""
+    with transaction.atomic():
+        correction = (
+            LabelCorrection.objects.select_for_update(of=("self",))
+            .select_related("message")
+            .filter(pk=correction_id, message__clinic__in=clinics_for_user(user=actor))
+            .first()
+        )
+        if correction is None:
+            raise Http404("correction not found")
+        role = (
+            Membership.objects.filter(user=actor, clinic_id=correction.message.clinic_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role not in CORRECTION_REVIEWERS:
+            raise CorrectionRefused(
+                "Corrections are confirmed by clinical staff of the clinic who read its messages."
+            )
+        if correction.corrected_by_id == actor.pk:
+            raise CorrectionRefused(
+                "You made this correction: another member of the care team confirms it."
+            )
+        return _review(correction, actor=actor, status=LabelCorrection.ReviewStatus.CONFIRMED)
+
+
+def review_corrections(*, actor: User, correction_ids: list[int], accept: bool) -> tuple[int, int]:
+    """An administrator accepts (used for training) or rejects (never used, and not
+    counted against the model) corrections the admin list showed them; the caller scoped
+    the ids to the actor's clinics. Accepting needs no second clinician, but an author
+    does not accept their own. Returns (reviewed, skipped): already reviewed ones and
+    the actor's own are skipped, not overwritten."""
+    status = (
+        LabelCorrection.ReviewStatus.ACCEPTED if accept else LabelCorrection.ReviewStatus.REJECTED
+    )
+    # Accepting confirms a proposal; rejecting may also overrule a colleague's confirmation.
+    open_states = [LabelCorrection.ReviewStatus.PROPOSED]
+    if not accept:
+        open_states.append(LabelCorrection.ReviewStatus.CONFIRMED)
+    reviewed = 0
+    with transaction.atomic():
+        rows = LabelCorrection.objects.select_for_update().filter(pk__in=correction_ids)
+        for correction in rows.order_by("pk"):
+            if (
+                correction.review_status not in open_states
+                or correction.corrected_by_id == actor.pk
+            ):
+                continue
+            _review(correction, actor=actor, status=status)
+            reviewed += 1
+    return reviewed, len(set(correction_ids)) - reviewed
+
+
+def _review(correction: LabelCorrection, *, actor: User, status: str) -> LabelCorrection:
+    if correction.review_status != LabelCorrection.ReviewStatus.PROPOSED and (
+        status != LabelCorrection.ReviewStatus.REJECTED
+    ):
+        raise CorrectionAlreadyReviewed(
+            f"This correction is already {correction.get_review_status_display().lower()}."
+        )
+    correction.review_status = status
+    correction.reviewed_by, correction.reviewed_at = actor, timezone.now()
+    correction.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
+    return correction

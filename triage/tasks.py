@@ -3,10 +3,15 @@
 from celery import shared_task
 
 from config.celery import DATABASE_RETRY
-from triage.model_training import run_ensemble_training, run_requested_training
+from triage.model_training import (
+    run_candidate_training,
+    run_ensemble_training,
+    run_requested_training,
+)
 
 DEFAULT_MODEL_TRAINING = "default-model"
 ENSEMBLE_TRAINING = "transformer-ensemble"
+CANDIDATE_TRAINING = "candidate"
 
 
 @shared_task(**DATABASE_RETRY)
@@ -26,3 +31,12 @@ def train_ensemble_model() -> None:
 
 def enqueue_ensemble_training() -> None:
     train_ensemble_model.delay()
+
+
+@shared_task(**DATABASE_RETRY)
+def train_candidate_model() -> None:
+    run_candidate_training(name=CANDIDATE_TRAINING)
+
+
+def enqueue_candidate_training() -> None:
+    train_candidate_model.delay()

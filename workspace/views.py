@@ -31,10 +31,11 @@ from billing import services as billing_services
 from config.errors import DomainError
 from config.input import ID_MAX, parse_count, parse_id
 from inbox.models import Message, PatientDataAccess
-from routing import scope_selectors, selectors, work_items
+from routing import corrections, scope_selectors, selectors, work_items
 from routing.exceptions import OutsideScopeOfPractice, PatientCallRefused
 from routing.models import WorkEvent
-from triage.models import Classification
+from triage.models import Classification, LabelCorrection
+from triage.selectors import corrections_of_conversation
 
 MINE = "mine"
 
@@ -243,6 +244,7 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.access_work_item(
         user=request.user, item_id=item_id, viewed_as=PatientDataAccess.What.MESSAGE_THREAD
     )
+    work_items.record_first_read(actor=request.user, item=item)
     timezone.activate(ZoneInfo(item.clinic.time_zone))
     classification = Classification.objects.filter(message=item.message).first()
     queues, people = selectors.reassign_targets(clinic=item.clinic)
@@ -272,6 +274,9 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "my_timer": time_spent.running_timer,
         "total_minutes": time_spent.total_minutes,
         "now": timezone.now(),
+        "corrections": corrections_of_conversation(conversation_id=item.conversation_id),
+        "proposed": LabelCorrection.ReviewStatus.PROPOSED,
+        "acuities": ["emergent", "urgent", "routine"],
     }
     return render(request, "workspace/work_item.html", context)
 
@@ -340,6 +345,16 @@ ACTIONS = {
     "called": lambda r, i: work_items.record_patient_call(
         actor=r.user, item_id=i, outcome=r.POST.get("outcome", ""), called_at=_called_at(r)
     ),
+    "correct": lambda r, i: corrections.correct_label(
+        actor=r.user,
+        item_id=i,
+        label=r.POST.get("label", ""),
+        to=r.POST.get("to", ""),
+        reason=r.POST.get("reason", ""),
+    ),
+    "confirm-correction": lambda r, i: corrections.confirm_on_item(
+        actor=r.user, item_id=i, correction_id=_id_or_none(r.POST.get("correction")) or 0
+    ),
 }
 DONE = {
     "claim": "Claimed: it is yours now.",
@@ -353,6 +368,13 @@ DONE = {
     "called": "Call recorded.",
     "reassign": "Reassigned.",
     "reopen": "Reopened: it is back in its queue.",
+    # A raised acuity moves the item up at once; a lowered one leaves it where it was
+    # (routing.corrections): the notice says which, the page shows the acuity.
+    "correct": (
+        "Correction recorded. It is used for training once a colleague confirms it; a "
+        "higher acuity moves the item up now, a lower one leaves its place as it was."
+    ),
+    "confirm-correction": "Confirmed: the correction will be used for training.",
 }
 # After these the screen moves on to the next item of the queue (User.after_action).
 MOVES_ON = {"close", "reply", "reassign"}

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from config.input import ID_MAX, parse_id
 from config.pagination import CheckedCursorPagination
 from inbox.models import PatientDataAccess
-from routing import work_items
+from routing import corrections, work_items
 from routing.selectors import access_queue, access_work_item, open_work_items, work_items_shown
 
 
@@ -133,4 +133,23 @@ class ReassignWorkItemApi(WorkItemActionApi):
             role=data.get("role"),
             queue_id=data.get("queue_id"),
             person_id=data.get("person_id"),
+        )
+
+
+class CorrectWorkItemApi(WorkItemActionApi):
+    """POST {"label": "acuity", "to": "urgent", "reason": "..."} or {"label": "evisit",
+    "to": "false"}: the classifier's label was wrong (routing.corrections)."""
+
+    class InputSerializer(serializers.Serializer):
+        label = serializers.CharField()
+        to = serializers.CharField()
+        reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=500)
+
+    def act(self, request: Request, item_id: int, data: dict) -> None:
+        corrections.correct_label(
+            actor=request.user,
+            item_id=item_id,
+            label=data["label"],
+            to=data["to"],
+            reason=data["reason"],
         )

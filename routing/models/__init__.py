@@ -10,7 +10,7 @@ from routing.models.configuration import (
     ScopeGrant,
     SlaPolicy,
 )
-from routing.models.records import Notification, RuleReplay, SlaBreach
+from routing.models.records import Notification, OperationsSnapshot, RuleReplay, SlaBreach
 from routing.models.work import Queue, WorkEvent, WorkItem
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ClinicRouting",
     "Notification",
     "OnCallShift",
+    "OperationsSnapshot",
     "Queue",
     "RoutingRule",
     "RuleReplay",

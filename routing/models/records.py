@@ -1,6 +1,8 @@
-"""Records of what routing did: alerts and notices, SLA breaches, rule replays."""
+"""Records of what routing did: alerts and notices, SLA breaches, rule replays; and the
+operations dashboard's stored figures."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -139,3 +141,23 @@ class RuleReplay(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class OperationsSnapshot(models.Model):
+    """One clinic's operations dashboard figures as computed at `computed_at`
+    (routing.operations_rollup): over a year of a large clinic the live aggregates take
+    seconds, so beat keeps these fresh and the page reads them; the backlog stays live."""
+
+    clinic = models.OneToOneField(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="operations_snapshot"
+    )
+    computed_at = models.DateTimeField()
+    # The first day of the period the figures cover: a new week starts a new period.
+    period_start = models.DateTimeField()
+    # Items received in the period, and how long computing the figures took.
+    items = models.PositiveIntegerField()
+    seconds = models.FloatField()
+    figures = models.JSONField(encoder=DjangoJSONEncoder)
+
+    def __str__(self) -> str:
+        return f"Operations figures of {self.clinic} at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -78,6 +78,29 @@ class WorkItem(TimeStampedModel):
     # An urgent message received outside business hours was answered automatically: the
     # office is closed, call the after-hours line or 911 (shown on the item and the queue).
     after_hours_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Facts for the operations dashboard (routing.operations), each set once by
+    # routing.work_items and never cleared, not even by a reopen: the first time someone
+    # who may act on the item (claim or reply, by the scope of practice) opened or claimed
+    # it, and the first reply sent to the patient.
+    first_read_at = models.DateTimeField(null=True, blank=True)
+    first_read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The role the responder held in the clinic when answering ("who answered": a
+    # membership may change later, the answer does not).
+    first_response_role = models.CharField(max_length=16, choices=Role, blank=True)
 
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
@@ -111,6 +134,8 @@ class WorkItem(TimeStampedModel):
                 condition=Q(status="open"),
                 name="workitem_open_by_queue",
             ),
+            # The operations dashboard (routing.operations): a clinic's items by receipt.
+            models.Index(fields=["clinic", "created_at"], name="workitem_by_clinic_received"),
             # The SLA sweep: items not yet answered, by due time.
             models.Index(
                 fields=["due_at"],

@@ -257,7 +257,10 @@ def test_users_clinics_and_the_fee_schedule_are_for_superusers_only(client, ours
         "billing",
         "inbox",
         "routing",
+        "triage",  # their clinics' label corrections only (not the model versions)
     ]
+    triage_app = next(a for a in index.context["app_list"] if a["app_label"] == "triage")
+    assert [m["object_name"] for m in triage_app["models"]] == ["LabelCorrection"]
     models = {m["object_name"] for app in index.context["app_list"] for m in app["models"]}
     assert not models & {"User", "Clinic", "FeeSchedule"}
     assert {"RoutingRule", "Queue", "PatientVisit", "ClaimExport", "Absence"} <= models

@@ -40,6 +40,7 @@ from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory
 from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
 from triage.ml.labels import ACUITY_RANK, Acuity
+from triage.models import LabelCorrection
 from workspace import views as workspace_views
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +192,17 @@ def administrators(p: str, case=None) -> str:
     return OK if p == ADMIN else REFUSED
 
 
+def dashboard_viewers(p: str, case=None) -> str:
+    """The operations dashboard, its CSV and API: the clinic's administrators (and members
+    marked manager: tests/workspace/test_operations_page.py); to other staff it does not
+    exist (404); the integration's token is refused."""
+    if p == ANONYMOUS:
+        return LOGIN
+    if p == INTEGRATION:
+        return REFUSED
+    return OK if p == ADMIN else NOT_FOUND
+
+
 def billing_only(p: str, case=None) -> str:
     """The billing screens and API: the billing role; to anyone else they do not exist
     (404, billing.selectors.require_billing); the integration's token is refused."""
@@ -306,6 +318,25 @@ def closed(w, item, principal):
     WorkItem.objects.filter(pk=item.pk).update(
         status="closed", closed_at=_now(), closed_by=w.holder
     )
+
+
+def correction_by_a_colleague(w, item, principal):
+    # Proposed by someone else, so the person asking may confirm it (if their role may).
+    w.correction_id = LabelCorrection.objects.create(
+        message=item.message,
+        label="acuity",
+        from_value=item.acuity,
+        to_value="emergent",
+        corrected_by=w.holder,
+    ).pk
+
+
+def correct_acuity(p: str, case: tuple[str, str]) -> str:
+    # Whoever reads the item corrects its labels; marking it as it already is says nothing.
+    return INVALID if case[1] == "emergent" else OK
+
+
+RAISE_TO_EMERGENT = {"label": "acuity", "to": "emergent", "reason": "worse than it reads"}
 
 
 def timer_running(w, item, principal):
@@ -486,6 +517,14 @@ PROBES = [
     screen_action(
         "reopen", reopen, cases=NURSE_LEVEL, prepare=closed, data=lambda w: {"reason": "new result"}
     ),
+    screen_action("correct", correct_acuity, data=lambda w: RAISE_TO_EMERGENT),
+    screen_action(
+        "confirm-correction",
+        lambda p, c: OK,
+        cases=NURSE_LEVEL,
+        prepare=correction_by_a_colleague,
+        data=lambda w: {"correction": w.correction_id},
+    ),
     # Billing screens.
     Probe("billing/", "get", lambda w, i: "/billing/", billing_only),
     Probe(
@@ -559,7 +598,17 @@ PROBES = [
         mode="down to clerical",
     ),
     api_action("time", "reply", data=lambda w: {"minutes": 6}),
+    api_action("correct", correct_acuity, data=lambda w: RAISE_TO_EMERGENT),
     Probe("api/v1/billing/evisits", "get", lambda w, i: "/api/v1/billing/evisits", billing_only),
+    # The operations dashboard: figures only.
+    Probe("operations/", "get", lambda w, i: "/operations/", dashboard_viewers),
+    Probe("operations/export.csv", "get", lambda w, i: "/operations/export.csv", dashboard_viewers),
+    Probe(
+        "api/v1/operations",
+        "get",
+        lambda w, i: f"/api/v1/operations?clinic={w.clinic.slug}",
+        dashboard_viewers,
+    ),
 ]
 
 
@@ -602,6 +651,7 @@ def state() -> tuple:
         tuple(EVisit.objects.order_by("pk").values_list("pk", "status")),
         ClaimExport.objects.count(),
         PatientDataAccess.objects.count(),
+        tuple(LabelCorrection.objects.order_by("pk").values_list("pk", "review_status")),
     )
 
 

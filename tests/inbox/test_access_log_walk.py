@@ -42,6 +42,7 @@ from routing.selectors import make_cursor
 from routing.services import ensure_default_queues
 from tests.accounts.factories import ClinicFactory, IntegrationFactory, StaffFactory, UserFactory
 from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
+from triage.models import LabelCorrection
 
 pytestmark = pytest.mark.django_db
 
@@ -181,6 +182,14 @@ def day() -> SimpleNamespace:
     )
     WorkEvent.objects.create(
         work_item=d.a1, kind=WorkEvent.Kind.ROUTED, message=d.a1.message, to_queue=d.nurse_pool
+    )
+    LabelCorrection.objects.create(
+        message=d.a1.message,
+        label="acuity",
+        from_value="routine",
+        to_value="urgent",
+        corrected_by=d.nurse,
+        reason="worse since this morning",
     )
     d.superuser = UserFactory(is_staff=True, is_superuser=True)
     return d
@@ -531,6 +540,10 @@ SHOWS_NO_PATIENT = {
     # Billing.
     "billing/review": "approves or rejects (POST), then redirects",
     "billing/revenue": "sums per clinic and month, and why revenue was missed: no patient",
+    # The operations dashboard (administrators and managers): aggregates only.
+    "operations/": "counts, hours and shares per acuity, week, queue, role, language, age band",
+    "operations/export.csv": "the dashboard's figures as CSV: aggregates only",
+    "api/v1/operations": "the dashboard's figures as JSON: aggregates only",
     # The API.
     "api/v1/messages": "the portal posts a message; the answer is ids and a status",
     "api/v1/work-items/<int:item_id>/time": "minutes from another system (POST): ids back",
@@ -538,7 +551,7 @@ SHOWS_NO_PATIENT = {
         f"api/v1/work-items/<int:item_id>/{action}": (
             "an action on an item (POST): its id, status, queue, labels and staff back"
         )
-        for action in ("claim", "reply", "close", "reopen", "reassign")
+        for action in ("claim", "reply", "close", "reopen", "reassign", "correct")
     },
     # The admin site's own pages.
     "admin/": "the index: models and the person's own recent actions",
@@ -597,6 +610,14 @@ SHOWS_NO_PATIENT = {
     "admin/billing/claimexport/<path:object_id>/history/": "the export's number and size",
     "admin/billing/claimexport/<path:object_id>/delete/": "read-only: refused",
     "admin/billing/claimexport/<path:object_id>/": "redirects to the change page",
+    # Staff label corrections: the message by id; its text only in an export a superuser
+    # chooses (POST, written to the access log: tests/triage/test_corrections.py).
+    "admin/triage/labelcorrection/": "ids, labels, from and to, staff, reasons, review",
+    "admin/triage/labelcorrection/add/": "read-only: refused",
+    "admin/triage/labelcorrection/<path:object_id>/history/": "the correction's changes",
+    "admin/triage/labelcorrection/<path:object_id>/delete/": "read-only: refused",
+    "admin/triage/labelcorrection/<path:object_id>/change/": "the correction; message by id",
+    "admin/triage/labelcorrection/<path:object_id>/": "redirects to the change page",
 }
 
 # Rows of these models hold or point at a patient's data: every admin page of a model
@@ -687,6 +708,8 @@ def _checker_for(route: str, d):
         return d.superuser
     if route.startswith("billing/"):
         return d.billing
+    if route in ("operations/", "operations/export.csv", "api/v1/operations"):
+        return d.administrator
     return d.nurse
 
 

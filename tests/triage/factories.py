@@ -3,7 +3,7 @@ import factory
 from inbox.models import Message
 from tests.inbox.factories import MessageFactory
 from triage.ml.corpus import LabeledMessage
-from triage.models import Classification
+from triage.models import Classification, LabelCorrection
 
 
 class ClassificationFactory(factory.django.DjangoModelFactory):
@@ -55,3 +55,16 @@ def small_training_corpus() -> list[LabeledMessage]:
         for copy in range(3)
         for i, (body, acuity, level, evisit) in enumerate(examples)
     ]
+
+
+class LabelCorrectionFactory(factory.django.DjangoModelFactory):
+    """A staff correction of a message's label, proposed (not yet reviewed)."""
+
+    class Meta:
+        model = LabelCorrection
+
+    message = factory.SubFactory(MessageFactory)
+    label = "acuity"
+    from_value = "routine"
+    to_value = "urgent"
+    reason = "chest pain on exertion"
