@@ -18,7 +18,9 @@ from routing.models import WorkEvent, WorkItem
 WEEKS = 12
 # Hours from receipt to the first reply, median by acuity (the draw is log-normal around
 # it); the first read comes earlier, the close later.
-MEDIAN_REPLY_HOURS = {"emergent": 0.5, "urgent": 5.0, "routine": 22.0}
+MEDIAN_REPLY_HOURS = {"emergent": 0.25, "urgent": 5.0, "routine": 22.0}
+# Sent up to nurse triage by the clerk or MA who first had it (also a label correction).
+MOVED_UP_SHARE = 0.1
 WAITING_SHARE = 0.12  # left unanswered, received in the last two days: the backlog
 CLOSED_SHARE = 0.6
 DEMO_REPLY = "(Demo) Thank you for your message; we have answered it in the portal."
@@ -50,6 +52,13 @@ def simulate_operations_history(*, clinic: Clinic, prefix: str, rng: random.Rand
         with transaction.atomic():
             if not waiting:
                 try:
+                    if item.service_level in ("clerical", "ma") and rng.random() < MOVED_UP_SHARE:
+                        item = work_items.reassign(
+                            actor=staff[item.service_level],
+                            item_id=item.pk,
+                            role=Role.NURSE,
+                            reason="(demo) a clinical question: nurse triage",
+                        )
                     actor = _responder(item=item, staff=staff)
                     work_items.respond(actor=actor, item_id=item.pk, body=DEMO_REPLY)
                     if rng.random() < CLOSED_SHARE:

@@ -559,7 +559,12 @@ def fairness(*, period: Period) -> dict:
         message__created_at__gte=period.start,
         message__created_at__lt=period.end,
     )
-    corrected = Exists(LabelCorrection.objects.filter(message=OuterRef("message_id")))
+    # A rejected correction was a mistaken one: the model was right.
+    corrected = Exists(
+        LabelCorrection.objects.filter(message=OuterRef("message_id")).exclude(
+            review_status=LabelCorrection.ReviewStatus.REJECTED
+        )
+    )
     correction_counts = {"classified": Count("pk"), "corrected": Count("pk", filter=corrected)}
     overall_corrections = _rate(classified.aggregate(**correction_counts))
     overall["items"] = items.count()

@@ -6,6 +6,9 @@ claim, reply and close follow the scope of practice (routing/scope.py) of the ro
 actor holds in the item's clinic; a closed item is read-only until a nurse or physician
 reopens it. A refusal changes nothing.
 
+First read and first response are recorded here too, once each (record_first_read, and
+claim, claim_next and respond), for the operations dashboard.
+
 Each function runs in one transaction, locks the rows it changes and re-checks their
 state under the lock, so two people clicking at once leave one consistent result. Every
 transition writes a WorkEvent.
