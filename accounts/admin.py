@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
@@ -19,6 +20,7 @@ from accounts.models import (
     Membership,
     User,
 )
+from accounts.scopes import INTEGRATION_DEFAULT_SCOPES, Scope, validate_scopes
 
 # /admin/login/ says so when a username is locked out, as /login/ does (the lockout itself
 # is enforced by accounts.backends.SignInLockoutBackend on both).
@@ -128,6 +130,21 @@ class IntegrationAdmin(ClinicScopedAdmin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the token may do. None ticked: the usual job of its holder "
+        "(an integration: messages:write, outbox:read, outbox:write; a staff member: "
+        "work:read, work:write). Tick no more than the system needs.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("user", "name", "scopes")
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     """API tokens, shown once when issued. Superusers issue any (a staff member's own or
@@ -135,9 +152,18 @@ class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     clinics' integrations. Nothing else about a token can be changed."""
 
     clinic_lookup = "user__integration__clinic"
-    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    form = ApiTokenForm
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "scopes_shown",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("revoked_at",)
-    fields = ("user", "name")
+    fields = ("user", "name", "scopes")
     readonly_fields = ()
     actions = ["revoke"]
 
@@ -160,6 +186,17 @@ class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="scopes")
+    def scopes_shown(self, obj) -> str:
+        return ", ".join(obj.scopes) or "none"
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # A clinic's administrators issue integration tokens only: offer that job ticked.
+        if not request.user.is_superuser:
+            initial.setdefault("scopes", [str(scope) for scope in INTEGRATION_DEFAULT_SCOPES])
+        return initial
+
     def get_actions(self, request):
         # The revoke action needs no change permission: it is the one change allowed.
         actions = super().get_actions(request)
@@ -181,6 +218,7 @@ class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         token, obj.prefix, obj.digest = services.new_api_token_secret()
         obj.created_by = request.user
+        obj.scopes = validate_scopes(obj.scopes or services.default_token_scopes(user=obj.user))
         super().save_model(request, obj, form, change)
         request._issued_api_token = token  # for response_add, this request only
 

@@ -168,6 +168,9 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True, help_text="What the token is for.")
+    # What the token may do (accounts.scopes.Scope names); checked on every API request by
+    # accounts.permissions.TokenScope. Empty: nothing.
+    scopes = models.JSONField(default=list, blank=True)
     # The first characters, so people can tell their tokens apart without the secret.
     prefix = models.CharField(max_length=12, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)

@@ -3,6 +3,8 @@ and neither may do the other's (least privilege). Refusals say why, in plain wor
 
 from rest_framework.permissions import BasePermission
 
+from accounts.models import ApiToken
+from accounts.scopes import scope_for
 from accounts.selectors import integration_of
 
 
@@ -28,4 +30,36 @@ class IsStaff(BasePermission):
     )
 
     def has_permission(self, request, view) -> bool:
-        return request.user.is_authenticated and integration_of(request.user) is None
+        if not request.user.is_authenticated:
+            return False
+        # A few staff reads are also an EHR's job (e.g. FHIR Task); the view says so.
+        return getattr(view, "allow_integrations", False) or integration_of(request.user) is None
+
+
+class TokenScope(BasePermission):
+    """A request made with an API token needs the scope the view names for its method
+    (`required_scopes = {"GET": "work:read", "POST": "work:write"}`; HEAD and OPTIONS count
+    as GET). A view that names none takes no token at all: fail closed, so a new endpoint
+    is not open to every token by omission. A signed-in session needs no scope."""
+
+    message = "This API token may not do this."
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return True
+        required = getattr(view, "required_scopes", None)
+        if not required:
+            self.message = "This endpoint does not accept API tokens; sign in instead."
+            return False
+        scope = scope_for(required, request.method)
+        if scope is None:
+            # A method the view does not serve: let DRF answer 405, not a scope refusal.
+            return not hasattr(view, request.method.lower())
+        if scope in token.scopes:
+            return True
+        self.message = (
+            f"This API token lacks the scope {scope!r}; ask the clinic's administrator "
+            "for a token that has it."
+        )
+        return False

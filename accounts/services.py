@@ -11,7 +11,8 @@ from django.utils.text import slugify
 
 from accounts.lockout import LockoutReason, client_ip, normalise_username
 from accounts.models import ApiToken, Clinic, FailedSignIn, Integration, User
-from accounts.selectors import sign_in_lockout
+from accounts.scopes import INTEGRATION_DEFAULT_SCOPES, STAFF_DEFAULT_SCOPES, validate_scopes
+from accounts.selectors import integration_of, sign_in_lockout
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +121,34 @@ def new_api_token_secret() -> tuple[str, str, str]:
     return token, token[:10], api_token_digest(token)
 
 
-def issue_api_token(*, user: User, name: str = "", created_by: User | None) -> tuple[ApiToken, str]:
-    """A new token for `user` (a staff member or an integration's account). Returns the
-    row and the token itself, which is stored nowhere: show it once."""
+def default_token_scopes(*, user: User) -> list[str]:
+    """The scopes a new token of `user` is offered: an integration's usual job (post
+    messages, collect and confirm replies), or a staff member's (work the queues)."""
+    defaults = (
+        INTEGRATION_DEFAULT_SCOPES if integration_of(user) is not None else STAFF_DEFAULT_SCOPES
+    )
+    return [str(scope) for scope in defaults]
+
+
+def issue_api_token(
+    *,
+    user: User,
+    name: str = "",
+    created_by: User | None,
+    scopes: Iterable[str] | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for `user` (a staff member or an integration's account) that may do
+    `scopes` (accounts.scopes.Scope names; None: default_token_scopes). Returns the row
+    and the token itself, which is stored nowhere: show it once."""
+    scopes = default_token_scopes(user=user) if scopes is None else scopes
     token, prefix, digest = new_api_token_secret()
     row = ApiToken.objects.create(
-        user=user, name=name, prefix=prefix, digest=digest, created_by=created_by
+        user=user,
+        name=name,
+        prefix=prefix,
+        digest=digest,
+        created_by=created_by,
+        scopes=validate_scopes(scopes),
     )
     return row, token
 

@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -136,6 +138,9 @@ class EVisit(models.Model):
     minutes = models.PositiveIntegerField(default=0)
     window_start = models.DateTimeField(null=True, blank=True)
     window_end = models.DateTimeField(null=True, blank=True)
+    # The date of service: window_start's date on the clinic's calendar (its time zone),
+    # not UTC's: a 21:30 review in Pasadena on 4 December is 05:30 UTC on the 5th.
+    service_date = models.DateField(null=True, blank=True)
     rendering_clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -168,9 +173,17 @@ class EVisit(models.Model):
     def __str__(self) -> str:
         return f"E-visit {self.code or '-'} ({self.status}) for conversation {self.conversation_id}"
 
-    @property
-    def service_date(self):
-        return self.window_start.date() if self.window_start else None
+    def save(self, *args, **kwargs) -> None:
+        # Derived on every save, so no writer can store a UTC date of service.
+        self.service_date = (
+            self.window_start.astimezone(ZoneInfo(self.clinic.time_zone)).date()
+            if self.window_start
+            else None
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "window_start" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "service_date"}
+        super().save(*args, **kwargs)
 
 
 class BillingAuditEvent(models.Model):

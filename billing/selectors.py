@@ -11,9 +11,12 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Clinic, Membership, Role, User
+from accounts.selectors import clinics_for_user
 from billing.models import ClaimExport, EVisit, FeeSchedule, TimeEntry
 from inbox.audit import record_patient_data_access, record_patient_data_accesses
-from inbox.models import Patient
+from inbox.models import Conversation, Patient
+from routing.clinic_settings import membership_role
+from routing.selectors import refuse_unless_works
 
 # The list's default filter: what the billing team has to look at.
 TO_REVIEW = "to_review"
@@ -56,9 +59,9 @@ def evisits_for_billing(
     if code:
         items = items.filter(code=code)
     if date_from:
-        items = items.filter(window_start__date__gte=date_from)
+        items = items.filter(service_date__gte=date_from)
     if date_to:
-        items = items.filter(window_start__date__lte=date_to)
+        items = items.filter(service_date__lte=date_to)
     return items.select_related(
         "clinic", "conversation__patient", "rendering_clinician", "reviewed_by"
     ).order_by("-window_start", "-id")
@@ -192,6 +195,36 @@ def rendering_npis(*, evisits: list[EVisit]) -> dict[int, str]:
 
 
 @dataclass(frozen=True)
+class ExportProblem:
+    evisit: EVisit
+    missing: tuple[str, ...]  # "NPI", "fee"
+
+
+def export_problems(*, user: User, viewed_as: str | None) -> list[ExportProblem]:
+    """Approved e-visits the next export would send without the rendering clinician's NPI
+    (a clearinghouse rejects the claim) or without a fee (the file's total is wrong):
+    shown to the billing user before the file is made. Written to the access log as
+    `viewed_as` (the list names patients); None when they are only checked, not shown."""
+    approved = list(
+        evisits_for_billing(user=user, status=EVisit.Status.APPROVED).order_by("window_start", "pk")
+    )
+    npis = rendering_npis(evisits=approved)
+    problems = []
+    for evisit in approved:
+        lacking = (("NPI", not npis[evisit.pk].strip()), ("fee", evisit.amount is None))
+        missing = tuple(what for what, absent in lacking if absent)
+        if missing:
+            problems.append(ExportProblem(evisit=evisit, missing=missing))
+    if viewed_as is not None:
+        record_patient_data_accesses(
+            user=user,
+            what=viewed_as,
+            shown=[(p.evisit.conversation.patient, p.evisit.pk) for p in problems],
+        )
+    return problems
+
+
+@dataclass(frozen=True)
 class ConversationTime:
     entries: list[TimeEntry]
     running_timer: TimeEntry | None  # the viewer's own, if one runs
@@ -222,10 +255,10 @@ def revenue_report(*, user: User) -> list[dict]:
     or waiting for consent), with the reasons counted."""
     rows: dict[tuple, dict] = {}
     evisits = EVisit.objects.filter(
-        clinic__in=require_billing(user=user), window_start__isnull=False
+        clinic__in=require_billing(user=user), service_date__isnull=False
     ).select_related("clinic")
     for evisit in evisits:
-        month = evisit.window_start.strftime("%Y-%m")
+        month = evisit.service_date.strftime("%Y-%m")
         row = rows.setdefault(
             (evisit.clinic.name, month),
             {
@@ -253,3 +286,25 @@ def revenue_report(*, user: User) -> list[dict]:
             for reason in reasons:
                 row["missed_reasons"][reason] = row["missed_reasons"].get(reason, 0) + 1
     return sorted(rows.values(), key=lambda r: (r["clinic"], r["month"]))
+
+
+def time_entries_for(*, user: User, conversation_id: int) -> QuerySet[TimeEntry]:
+    """The time logged on one conversation, as its reader's job needs (domain.md): the
+    billing role sees all the time behind an e-visit of its clinic (the conversation has
+    one, else 404); a clinician sees their own entries only; an administrator nothing
+    (403 with the reason). Another clinic's conversation: 404."""
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id, clinic__in=clinics_for_user(user=user))
+        .select_related("clinic")
+        .first()
+    )
+    if conversation is None:
+        raise Http404("conversation not found")
+    role = membership_role(user_id=user.pk, clinic=conversation.clinic)
+    entries = TimeEntry.objects.filter(conversation=conversation).select_related("user")
+    if role == Role.BILLING:
+        if not EVisit.objects.filter(conversation=conversation).exists():
+            raise Http404("no e-visit on this conversation")
+        return entries.order_by("id")
+    refuse_unless_works(role=role)
+    return entries.filter(user=user).order_by("id")

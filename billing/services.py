@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from billing import cpt, selectors
+from billing.fhir import charge_item_bundle
 from billing.models import (
     BillingAuditEvent,
     ClaimExport,
@@ -22,7 +23,9 @@ from billing.models import (
     TimeEntry,
 )
 from config.celery import DATABASE_RETRY
+from config.fhir import validate_resource
 from inbox.models import Conversation, Message, OutgoingMessage
+from routing import webhooks
 from routing.exceptions import (
     InvalidTarget,
     InvalidTransition,
@@ -151,6 +154,11 @@ def recompute_evisit_task(conversation_id: int) -> None:
     recompute_evisit(conversation_id=conversation_id)
 
 
+def local_date(moment: datetime.datetime | None, clinic) -> datetime.date | None:
+    """The date on the clinic's calendar (dates of service, the CSV and FHIR files)."""
+    return moment.astimezone(ZoneInfo(clinic.time_zone)).date() if moment else None
+
+
 def conversation_facts(*, conversation, as_of) -> "cpt.ConversationFacts":
     patient = conversation.patient
     zone = ZoneInfo(conversation.clinic.time_zone)  # dates of service in the clinic's zone
@@ -194,7 +202,7 @@ def conversation_facts(*, conversation, as_of) -> "cpt.ConversationFacts":
             for v in visits
             if v.kind == PatientVisit.Kind.PROCEDURE and v.global_period_days
         ),
-        billed_evisit_dates=tuple(e.window_start.date() for e in billed if e.window_start),
+        billed_evisit_dates=tuple(e.service_date for e in billed if e.service_date),
         as_of=as_of,
     )
 
@@ -245,7 +253,9 @@ def recompute_evisit(*, conversation_id: int, as_of=None) -> EVisit:
         evisit.reasons = list(decision.reasons)
         evisit.explanation = list(decision.explanation)
         evisit.needs_consent = decision.needs_consent
-        evisit.amount = selectors.fee_for(code=code, on=evisit.service_date)
+        evisit.amount = selectors.fee_for(
+            code=code, on=local_date(decision.window_start, conversation.clinic)
+        )
         evisit.save()
         return evisit
 
@@ -286,8 +296,29 @@ def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
                 reason=reason,
                 detail=f"{evisit.code} {evisit.minutes} min {reason}",
             )
+            _emit_evisit_approved(evisit)
             approved += 1
     return approved
+
+
+def _emit_evisit_approved(evisit: EVisit) -> None:
+    # Codes, minutes and ids only: the e-visit carries no message text.
+    webhooks.emit(
+        clinic=evisit.clinic,
+        event=webhooks.WebhookEvent.EVISIT_APPROVED,
+        data={
+            "evisit": {
+                "id": evisit.pk,
+                "conversation_id": evisit.conversation_id,
+                "status": evisit.status,
+                "code": evisit.code,
+                "minutes": evisit.minutes,
+                "amount": str(evisit.amount) if evisit.amount is not None else None,
+                "rendering_clinician_id": evisit.rendering_clinician_id,
+                "reviewed_at": evisit.reviewed_at.isoformat() if evisit.reviewed_at else None,
+            }
+        },
+    )
 
 
 def reject(*, actor: User, ids: list[int], reason: str) -> int:
@@ -314,6 +345,8 @@ CSV_COLUMNS = [
     "mrn",
     "patient",
     "date_of_service",
+    # The clinic's IANA zone, whose calendar the date of service is on (not UTC).
+    "time_zone",
     "code",
     "minutes",
     "rendering_provider",
@@ -371,6 +404,7 @@ def _claim_row(evisit: EVisit, *, npi: str) -> dict:
         "mrn": patient.mrn,
         "patient": patient.name,
         "date_of_service": evisit.service_date.isoformat() if evisit.service_date else "",
+        "time_zone": evisit.clinic.time_zone,
         "code": evisit.code,
         "minutes": evisit.minutes,
         "rendering_provider": clinician.get_full_name() or clinician.get_username()
@@ -399,45 +433,10 @@ def _spreadsheet_safe(value):
 
 
 def _fhir(rows: list[dict], export: ClaimExport) -> str:
-    """A FHIR R4 Bundle (collection) of ChargeItem resources, one per claim."""
-    entries = []
-    for row in rows:
-        charge = {
-            "resourceType": "ChargeItem",
-            "id": f"evisit-{row['evisit_id']}",
-            "status": "billable",
-            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": row["code"]}]},
-            "subject": {
-                "identifier": {"system": "urn:portal-triage:mrn", "value": row["mrn"]},
-                "display": row["patient"],
-            },
-            "occurrenceDateTime": row["date_of_service"],
-            "quantity": {"value": 1},
-            "performer": [
-                {
-                    "actor": {
-                        "identifier": {
-                            "system": "http://hl7.org/fhir/sid/us-npi",
-                            "value": row["rendering_provider_npi"],
-                        },
-                        "display": row["rendering_provider"],
-                    }
-                }
-            ],
-            "performingOrganization": {"display": row["clinic"]},
-            "note": [{"text": f"Online digital E/M, {row['minutes']} cumulative minutes"}],
-        }
-        if row["amount"]:
-            charge["priceOverride"] = {"value": float(row["amount"]), "currency": "USD"}
-        entries.append({"fullUrl": f"urn:uuid:evisit-{row['evisit_id']}", "resource": charge})
-    bundle = {
-        "resourceType": "Bundle",
-        "id": f"claim-export-{export.pk}",
-        "type": "collection",
-        "timestamp": export.created_at.isoformat(),
-        "entry": entries,
-    }
-    return json.dumps(bundle, indent=2)
+    """A FHIR R4 Bundle (collection) of ChargeItem resources, one per claim (billing.fhir).
+    Validated before it is stored: a file a receiver would reject never leaves."""
+    bundle = charge_item_bundle(rows, export_id=export.pk, timestamp=export.created_at.isoformat())
+    return json.dumps(validate_resource(bundle, expected_type="Bundle"), indent=2)
 
 
 def recompute_open_windows(*, as_of=None) -> int:

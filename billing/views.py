@@ -133,10 +133,25 @@ def _download(export: ClaimExport) -> HttpResponse:
 @require_POST
 def export(request: HttpRequest) -> HttpResponse:
     selectors.require_billing(user=request.user)
-    try:
-        result = services.export_approved(
-            actor=request.user, export_format=request.POST.get("format", "csv")
+    export_format = request.POST.get("format", "csv")
+    # Claims without an NPI or a fee are listed before the file is made; the export goes
+    # ahead once the user has seen exactly those (a row that became a problem since the
+    # page was shown is listed again rather than sent unseen).
+    seen = {parse_id(value) for value in request.POST.getlist("acknowledged")}
+    problems = selectors.export_problems(user=request.user, viewed_as=None)
+    if export_format in ClaimExport.Format.values and any(
+        p.evisit.pk not in seen for p in problems
+    ):
+        problems = selectors.export_problems(
+            user=request.user, viewed_as=PatientDataAccess.What.EVISIT_LIST
         )
+        return render(
+            request,
+            "billing/export_confirm.html",
+            {"problems": problems, "format": export_format},
+        )
+    try:
+        result = services.export_approved(actor=request.user, export_format=export_format)
     except DomainError as error:
         messages.error(request, error.detail)
         return redirect("billing")

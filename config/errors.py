@@ -18,9 +18,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from config.paths import API_PREFIX, is_api_request
+
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
+
 # What psycopg raises (wrapped by Django) when PostgreSQL is stopped, restarting or
 # unreachable: the request may work in a moment, so 503 with Retry-After, not a 500.
 # Deadlocks and statement timeouts are OperationalErrors too; a retry is right for them.
@@ -64,10 +66,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 # --- answers outside DRF's views ---------------------------------------------------------
-
-
-def is_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX)
 
 
 def _database_unavailable_answer() -> tuple[dict, str]:

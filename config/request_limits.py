@@ -13,8 +13,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from config.input import has_nul
+from config.paths import is_api_request
 
-API_PREFIX = "/api/"
 # An over-limit body this small is read and thrown away before answering: a server that
 # closes the connection with the body unread makes the client's TCP stack report a reset
 # instead of the 413. Bigger bodies are not read at all (the reset is cheaper than
@@ -25,7 +25,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _refusal(request: HttpRequest, *, status: int, code: str, detail: str) -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if is_api_request(request):
         return JsonResponse({"code": code, "detail": detail}, status=status)
     return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
 
@@ -43,7 +43,7 @@ def _too_large(request: HttpRequest) -> HttpResponse:
 def _has_nul_field(request: HttpRequest) -> bool:
     fields = [request.GET]
     # Form posts of the staff screens; the API reads JSON only (its CharFields refuse NUL).
-    if not request.path.startswith(API_PREFIX) and request.content_type in _FORM_TYPES:
+    if not is_api_request(request) and request.content_type in _FORM_TYPES:
         fields.append(request.POST)
     return any(has_nul(name for name in form) or has_nul(form.values()) for form in fields)
 

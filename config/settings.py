@@ -17,6 +17,14 @@ VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
+# A laptop's own settings, written once by `make demo` (DEBUG=1 and a generated
+# SECRET_KEY), so the README's manage.py commands run as written after it. Production has
+# no such file, so it still refuses to start without a SECRET_KEY; a variable set in the
+# environment always wins over the file. LOCAL_SETTINGS_FILE="" reads none.
+LOCAL_SETTINGS_FILE = env.str("LOCAL_SETTINGS_FILE", default=str(VAR_DIR / "local.env"))
+if LOCAL_SETTINGS_FILE and Path(LOCAL_SETTINGS_FILE).is_file():
+    environ.Env.read_env(LOCAL_SETTINGS_FILE, overwrite=False)
+
 DEBUG = env.bool("DEBUG", default=False)
 
 _DEMO_SECRET_KEY = "demo-only-insecure-key-do-not-use-in-production"  # noqa: S105
@@ -36,8 +44,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "django_htmx",
     "csp",
+    # The OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/), its files served by us.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Lowest layer first; each app imports only those above it in this list (make lint).
     "accounts",
     "inbox",
@@ -224,10 +236,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.IsStaff",
+        "accounts.permissions.TokenScope",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.request_limits.DepthLimitedJSONParser"],
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
+}
+
+# The API's OpenAPI 3 description (config/api_schema.py; committed as docs/api/openapi.yaml,
+# which `make lint` compares with what the code says). Any signed-in principal, staff or
+# integration, may read it: integrators generate clients from it; it holds no patient data.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portal triage API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Patient portal messages in, replies out (the portal's and EHR's integration "
+        "tokens), and the clinic staff's work items, time and e-visits. Authenticate with "
+        "`Authorization: Bearer pt_...` (an API token, scoped to clinics and to scopes such "
+        "as `work:read`) or a signed-in staff session. Every error answers one shape, "
+        "`Error`: a machine-readable `code`, a sentence in `detail`, and for invalid input "
+        "the fields in `errors`. See docs/integration.md."
+    ),
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's scripts and styles from our own static files: the CSP allows no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.add_error_responses",
+    ],
 }
 
 # --- Celery --------------------------------------------------------------------------
@@ -316,6 +358,40 @@ if CELERY_BROKER_URL.startswith("redis://"):
     CELERY_BROKER_TRANSPORT = "config.celery:PoisonTolerantRedisTransport"
 CELERY_WORKER_CONSUMER = "config.celery:PoisonTolerantConsumer"
 
+# --- Cache: the API's per-token rate limit (accounts.throttling) ----------------------
+# Shared by every web process, so Redis in production: CACHE_URL when set (redis://...,
+# or locmemcache:// for one process); else, beside a Redis broker, the same server one
+# database up (queues and counters apart, one FLUSHDB never empties both); else (the
+# demo, no broker) this process's memory.
+
+
+def _cache_beside_broker(broker_url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(broker_url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
+
+
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_beside_broker(CELERY_BROKER_URL),
+            # Redis stopped: a request waits this long at most, then is let through.
+            "OPTIONS": {
+                "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+                "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Requests per token (per person for a signed-in session): "600/min", "20/s", "10000/hour".
+API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="600/min")
+
 # --- Triage --------------------------------------------------------------------------
 TRIAGE_CORPUS_DIR = Path(env.str("TRIAGE_CORPUS_DIR", default=str(BASE_DIR / "triage" / "corpus")))
 # A triage worker classifies up to this many waiting messages in one model call (its own
@@ -342,6 +418,20 @@ EMERGENT_ALERT_REPEAT_MINUTES = 15
 NOTIFICATION_CHANNELS = {
     "email": "routing.notifications.EmailChannel",
     "webhook": "routing.notifications.WebhookChannel",
+}
+# Event webhooks (routing.webhooks): a failed delivery is tried again after each of these
+# waits in turn (the last one repeats), and given up (failed, replayable in the admin)
+# after WEBHOOK_MAX_ATTEMPTS attempts or WEBHOOK_GIVE_UP_AFTER_SECONDS since the event.
+WEBHOOK_RETRY_SECONDS = env.list(
+    "WEBHOOK_RETRY_SECONDS", cast=int, default=[10, 30, 60, 120, 300, 600, 1800, 3600]
+)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=30)
+WEBHOOK_GIVE_UP_AFTER_SECONDS = env.int("WEBHOOK_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["retry-webhook-deliveries"] = {
+    "task": "routing.tasks.retry_webhook_deliveries",
+    "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
 }
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="triage@localhost")

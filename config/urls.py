@@ -5,9 +5,15 @@ from django.urls import path
 from accounts.forms import SignInForm
 from accounts.views import home, keep_session_alive, switch_clinic
 from billing import views as billing_views
-from billing.api import EVisitListApi, TimeEntryCreateApi
-from inbox.api.views import OutboxApi, ReceiveMessageApi, ReplyDeliveredApi
+from billing.api import EVisitDetailApi, EVisitListApi, TimeEntryCreateApi, TimeEntryListApi
+from config.api_docs import SchemaApi, SwaggerDocsPage
+from config.fhir import CapabilityStatementApi
+from inbox.api.fhir import CommunicationCreateApi
+from inbox.api.views import OutboxApi, ReplyDeliveredApi
 from pipeline import views as pipeline_views
+from routing.api.configuration import QueueListApi, RoutingRuleListApi
+from routing.api.fhir import CommunicationReadApi, TaskSearchApi
+from routing.api.messages import MessageDetailApi, MessagesApi
 from routing.api.operations import OperationsApi
 from routing.api.views import (
     ClaimWorkItemApi,
@@ -16,13 +22,18 @@ from routing.api.views import (
     ReassignWorkItemApi,
     ReopenWorkItemApi,
     ReplyWorkItemApi,
-    WorkItemListApi,
 )
+from routing.api.work_items import WorkItemDetailApi, WorkItemListApi
 from workspace import operations_views
 from workspace import views as work_views
 
 api_v1 = [
-    path("api/v1/messages", ReceiveMessageApi.as_view(), name="api-messages"),
+    # The OpenAPI description and Swagger UI: any signed-in principal (config/api_docs.py).
+    path("api/schema/", SchemaApi.as_view(), name="api-schema"),
+    path("api/docs/", SwaggerDocsPage.as_view(), name="api-docs"),
+    # POST: the portal's intake; GET ?conversation_id=: a conversation's messages.
+    path("api/v1/messages", MessagesApi.as_view(), name="api-messages"),
+    path("api/v1/messages/<int:message_id>", MessageDetailApi.as_view(), name="api-message"),
     path("api/v1/outgoing-messages", OutboxApi.as_view(), name="api-outbox"),
     path(
         "api/v1/outgoing-messages/<int:reply_id>/delivered",
@@ -30,6 +41,7 @@ api_v1 = [
         name="api-reply-delivered",
     ),
     path("api/v1/work-items", WorkItemListApi.as_view(), name="api-work-items"),
+    path("api/v1/work-items/<int:item_id>", WorkItemDetailApi.as_view(), name="api-work-item"),
     *[
         path(f"api/v1/work-items/<int:item_id>/{action}", view.as_view(), name=f"api-work-{action}")
         for action, view in [
@@ -42,12 +54,32 @@ api_v1 = [
         ]
     ],
     path("api/v1/billing/evisits", EVisitListApi.as_view(), name="api-billing-evisits"),
+    path(
+        "api/v1/billing/evisits/<int:evisit_id>",
+        EVisitDetailApi.as_view(),
+        name="api-billing-evisit",
+    ),
+    path("api/v1/time-entries", TimeEntryListApi.as_view(), name="api-time-entries"),
+    path("api/v1/queues", QueueListApi.as_view(), name="api-queues"),
+    path("api/v1/routing-rules", RoutingRuleListApi.as_view(), name="api-routing-rules"),
     path("api/v1/operations", OperationsApi.as_view(), name="api-operations"),
     path(
         "api/v1/work-items/<int:item_id>/time",
         TimeEntryCreateApi.as_view(),
         name="api-work-item-time",
     ),
+]
+
+# FHIR R4 (docs/integration.md, "FHIR R4"): FHIR JSON in and out, OperationOutcome errors.
+fhir = [
+    path("fhir/metadata", CapabilityStatementApi.as_view(), name="fhir-metadata"),
+    path("fhir/Communication", CommunicationCreateApi.as_view(), name="fhir-communications"),
+    path(
+        "fhir/Communication/<int:message_id>",
+        CommunicationReadApi.as_view(),
+        name="fhir-communication",
+    ),
+    path("fhir/Task", TaskSearchApi.as_view(), name="fhir-tasks"),
 ]
 
 urlpatterns = [
@@ -85,6 +117,7 @@ urlpatterns = [
     path("health/live", pipeline_views.live, name="health-live"),
     path("health/ready", pipeline_views.ready, name="health-ready"),
     *api_v1,
+    *fhir,
 ]
 
 # JSON under /api/ (never an HTML page to the portal), Django's pages elsewhere.

@@ -56,6 +56,13 @@ class Message(TimeStampedModel):
         RECEIVED = "received", "Received"
         CLASSIFIED = "classified", "Classified"
         ROUTED = "routed", "Routed"
+        # History loaded by `import_messages --no-route`: stored, never classified, routed
+        # or announced, so neither the stuck-message sweep nor the unrouted alert takes it.
+        IMPORTED = "imported", "Imported (history, not routed)"
+
+    # The statuses of a message the pipeline still owes a routing: what the sweep, the
+    # unrouted alert and the readiness check look at (and their partial indexes hold).
+    AWAITING_ROUTING = ("received", "classified")
 
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="messages")
     conversation = models.ForeignKey(
@@ -83,14 +90,14 @@ class Message(TimeStampedModel):
             # The stuck-message sweep looks only at messages that have not been routed yet.
             models.Index(
                 fields=["status_changed_at"],
-                condition=~models.Q(status="routed"),
+                condition=models.Q(status__in=["received", "classified"]),
                 name="message_not_routed",
             ),
             # The unrouted alert and the readiness check (routing.sweeps.alert_unrouted_messages,
             # pipeline.health): the oldest stored message not routed yet.
             models.Index(
                 fields=["created_at"],
-                condition=~models.Q(status="routed"),
+                condition=models.Q(status__in=["received", "classified"]),
                 name="message_unrouted_by_age",
             ),
         ]
@@ -151,6 +158,10 @@ class PatientDataAccess(models.Model):
         EVISIT_RECORD = "evisit_record", "E-visit billing record"
         QUEUE_LIST = "queue_list", "Queue list (names and subjects)"
         QUEUE_LIST_API = "queue_list_api", "Queue list via API (subjects)"
+        MESSAGE_API = "message_api", "Message via API (text)"
+        MESSAGE_LIST_API = "message_list_api", "Conversation's messages via API (text)"
+        WORK_ITEM_API = "work_item_api", "Work item via API (message text)"
+        EVISIT_RECORD_API = "evisit_record_api", "E-visit billing record via API"
         EVISIT_LIST = "evisit_list", "E-visit billing list"
         EVISIT_LIST_API = "evisit_list_api", "E-visit billing list via API"
         CLAIMS_EXPORT = "claims_export", "Claims export file (CSV or FHIR)"

@@ -6,6 +6,7 @@ change these rows only through these functions.
 """
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -13,7 +14,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Clinic, Integration, User
-from inbox.exceptions import ConversationBelongsToAnotherPatient
+from inbox.exceptions import ConversationBelongsToAnotherPatient, UnknownPatient
 from inbox.models import Conversation, Message, OutgoingMessage, Patient, PatientChange
 from inbox.selectors import integration_reply
 from inbox.signals import message_received
@@ -46,35 +47,49 @@ PATIENT_DETAIL_FIELDS = ("name", "birth_date", "preferred_language", "on_chemoth
 CHART_FIELDS = frozenset({"name", "birth_date", "on_chemotherapy"})
 
 
-def _upsert_patient(*, clinic: Clinic, details: PatientDetails, source: Integration) -> Patient:
+def _upsert_patient(
+    *, clinic: Clinic, details: PatientDetails, source: Integration, history: bool = False
+) -> Patient:
     patient, created = Patient.objects.get_or_create(
-        clinic=clinic,
-        mrn=details.mrn,
-        defaults={
-            "name": details.name,
-            "birth_date": details.birth_date,
-            "preferred_language": details.preferred_language or "en",
-            "on_chemotherapy": bool(details.on_chemotherapy),
-            "phone": details.phone,
-        },
+        clinic=clinic, mrn=details.mrn, defaults=_new_patient_fields(details)
     )
     if not created:
-        _reconcile_patient_details(patient=patient, details=details, source=source)
+        _reconcile_patient_details(patient=patient, details=details, source=source, history=history)
     return patient
 
 
+def _new_patient_fields(details: PatientDetails) -> dict:
+    return {
+        "name": details.name,
+        "birth_date": details.birth_date,
+        "preferred_language": details.preferred_language or "en",
+        "on_chemotherapy": bool(details.on_chemotherapy),
+        "phone": details.phone,
+    }
+
+
+def _new_patient(clinic: Clinic, details: PatientDetails) -> Patient:
+    return Patient(clinic=clinic, mrn=details.mrn, **_new_patient_fields(details))
+
+
 def _reconcile_patient_details(
-    *, patient: Patient, details: PatientDetails, source: Integration
+    *, patient: Patient, details: PatientDetails, source: Integration, history: bool = False
 ) -> None:
     """Only fields the integration sent count. A blank stored field is filled; a differing
     chart value (name, birth date, flags) is overwritten only when the integration is the
-    clinic's source of truth for demographics. Every difference is recorded either way."""
+    clinic's source of truth for demographics. Every difference is recorded either way.
+    `history`: the details come from old messages (a bulk import), so they fill blanks
+    only, even language and phone: last year's number must not replace today's."""
     changed, records = [], []
     for field in PATIENT_DETAIL_FIELDS:
         sent, stored = getattr(details, field), getattr(patient, field)
         if sent in (None, "") or sent == stored:
             continue
-        applied = field not in CHART_FIELDS or stored in (None, "") or source.demographics_source
+        applied = (
+            stored in (None, "")
+            or (field not in CHART_FIELDS and not history)
+            or (source.demographics_source and not history)
+        )
         records.append(
             PatientChange(
                 clinic_id=patient.clinic_id,
@@ -104,20 +119,24 @@ def _as_text(value) -> str:
 
 
 def receive_message(
-    *, clinic: Clinic, incoming: IncomingMessage, source: Integration
+    *, clinic: Clinic, incoming: IncomingMessage, source: Integration, announce: bool = True
 ) -> tuple[Message, bool]:
     """Store a patient's message (the outbox) and announce it after commit, which enqueues
     its classification and routing (pipeline.receivers).
 
     Returns (message, created). The portal's external_id is the idempotency key: posting
     the same message again returns the stored one and enqueues nothing.
+    `announce=False` stores history (import_messages --no-route): status imported, never
+    classified, routed or alerted on, and its details fill only blank patient fields.
     """
     existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
-            message = _store_message(clinic=clinic, incoming=incoming, source=source)
+            message = _store_message(
+                clinic=clinic, incoming=incoming, source=source, announce=announce
+            )
     except IntegrityError:
         # A concurrent post of the same external_id won the race; answer with its message.
         existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
@@ -125,6 +144,175 @@ def receive_message(
             raise
         return existing, False
     return message, True
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of a batch: counts, and the rejected rows by their position in it."""
+
+    stored: int
+    already_present: int
+    rejected: list[tuple[int, str]]
+
+
+_CONVERSATION_OF_ANOTHER_PATIENT = "This conversation belongs to another patient of the clinic."
+
+
+def receive_messages_batch(
+    *,
+    clinic: Clinic,
+    incoming: Sequence[IncomingMessage],
+    source: Integration,
+    announce: bool = True,
+) -> BatchOutcome:
+    """receive_message for many validated messages at once (the bulk import): the same
+    rules (external_id is the idempotency key, a conversation keeps its patient, patient
+    details reconciled the same way) in one transaction and a handful of queries, rather
+    than one transaction per message. A message stored before, or earlier in the batch,
+    counts as already present; one whose conversation belongs to another patient is
+    rejected, and the rest of the batch is stored."""
+    try:
+        with transaction.atomic():
+            return _store_batch(clinic=clinic, incoming=incoming, source=source, announce=announce)
+    except IntegrityError:
+        # Someone else (the portal posting, a second import) stored one of these patients,
+        # conversations or messages meanwhile: the batch is rolled back and each message
+        # goes through receive_message, which settles such races one at a time.
+        return _receive_one_by_one(
+            clinic=clinic, incoming=incoming, source=source, announce=announce
+        )
+
+
+def _receive_one_by_one(
+    *, clinic: Clinic, incoming: Sequence[IncomingMessage], source: Integration, announce: bool
+) -> BatchOutcome:
+    stored = present = 0
+    rejected = []
+    for position, one in enumerate(incoming):
+        try:
+            _, created = receive_message(
+                clinic=clinic, incoming=one, source=source, announce=announce
+            )
+        except ConversationBelongsToAnotherPatient as refusal:
+            rejected.append((position, str(refusal)))
+            continue
+        stored += created
+        present += not created
+    return BatchOutcome(stored=stored, already_present=present, rejected=rejected)
+
+
+def _store_batch(
+    *, clinic: Clinic, incoming: Sequence[IncomingMessage], source: Integration, announce: bool
+) -> BatchOutcome:
+    stored_ids = set(
+        Message.objects.filter(
+            clinic=clinic, external_id__in={m.external_id for m in incoming}
+        ).values_list("external_id", flat=True)
+    )
+    thread_keys = {m.conversation_external_id or m.external_id for m in incoming}
+    # Whose each thread is, by MRN: a row is checked before any patient is written, so a
+    # rejected row changes nothing (as receive_message's rollback guarantees).
+    thread_owner = dict(
+        Conversation.objects.filter(clinic=clinic, external_id__in=thread_keys).values_list(
+            "external_id", "patient__mrn"
+        )
+    )
+    known_threads = set(thread_owner)
+    accepted: list[IncomingMessage] = []
+    present, rejected = 0, []
+    for position, one in enumerate(incoming):
+        if one.external_id in stored_ids:
+            present += 1
+            continue
+        key = one.conversation_external_id or one.external_id
+        owner = thread_owner.setdefault(key, one.patient.mrn)
+        if owner != one.patient.mrn:
+            rejected.append((position, _CONVERSATION_OF_ANOTHER_PATIENT))
+            continue
+        stored_ids.add(one.external_id)
+        accepted.append(one)
+
+    patients = _batch_patients(
+        clinic=clinic, accepted=accepted, source=source, history=not announce
+    )
+    new_threads: dict[str, Conversation] = {}
+    for one in accepted:
+        key = one.conversation_external_id or one.external_id
+        if key not in known_threads and key not in new_threads:
+            new_threads[key] = Conversation(
+                clinic=clinic, patient=patients[one.patient.mrn], external_id=key,
+                subject=one.subject[:300],
+            )  # fmt: skip
+    Conversation.objects.bulk_create(new_threads.values())
+    thread_ids = dict(
+        Conversation.objects.filter(clinic=clinic, external_id__in=thread_keys).values_list(
+            "external_id", "pk"
+        )
+    )
+    now = timezone.now()
+    status = Message.Status.RECEIVED if announce else Message.Status.IMPORTED
+    messages = Message.objects.bulk_create(
+        Message(
+            clinic=clinic,
+            conversation_id=thread_ids[one.conversation_external_id or one.external_id],
+            external_id=one.external_id,
+            subject=one.subject,
+            body=one.body,
+            category=one.category,
+            sent_at=one.sent_at or now,
+            status=status,
+        )
+        for one in accepted
+    )
+    if announce:
+        for message in messages:
+            transaction.on_commit(_after_commit_announce(message.pk), robust=True)
+    return BatchOutcome(stored=len(messages), already_present=present, rejected=rejected)
+
+
+def _batch_patients(
+    *, clinic: Clinic, accepted: list[IncomingMessage], source: Integration, history: bool
+) -> dict[str, Patient]:
+    """The batch's patients by MRN: a new one is created from its first message's details,
+    every later message's details are reconciled in order, as one by one."""
+    patients = {
+        p.mrn: p
+        for p in Patient.objects.filter(clinic=clinic, mrn__in={m.patient.mrn for m in accepted})
+    }
+    # The position of the message each new patient is created from.
+    creators: dict[str, int] = {}
+    for position, one in enumerate(accepted):
+        if one.patient.mrn not in patients:
+            creators.setdefault(one.patient.mrn, position)
+    created = {mrn: _new_patient(clinic, accepted[at].patient) for mrn, at in creators.items()}
+    Patient.objects.bulk_create(created.values())
+    patients.update(created)
+    for position, one in enumerate(accepted):
+        if creators.get(one.patient.mrn) != position:
+            _reconcile_patient_details(
+                patient=patients[one.patient.mrn],
+                details=one.patient,
+                source=source,
+                history=history,
+            )
+    return patients
+
+
+def receive_message_for_known_patient(
+    *, clinic: Clinic, incoming: IncomingMessage, source: Integration
+) -> tuple[Message, bool]:
+    """receive_message for an intake that names the patient by MRN alone (FHIR
+    Communication): a patient the clinic does not have is refused (UnknownPatient), not
+    created, since there is no name or birth date to make a chart from and a mistyped MRN
+    would start one. A repeat of a stored message is answered as receive_message does."""
+    known = Patient.objects.filter(clinic=clinic, mrn=incoming.patient.mrn).exists()
+    repeat = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).exists()
+    if not known and not repeat:
+        raise UnknownPatient(
+            "The clinic has no patient with this MRN. Post the patient's first message "
+            "through POST /api/v1/messages (with name and birth date), or check the MRN."
+        )
+    return receive_message(clinic=clinic, incoming=incoming, source=source)
 
 
 def _after_commit_announce(message_id: int):
@@ -141,17 +329,19 @@ def announce_received(*, message_id: int) -> None:
     _after_commit_announce(message_id)()
 
 
-def _store_message(*, clinic: Clinic, incoming: IncomingMessage, source: Integration) -> Message:
-    patient = _upsert_patient(clinic=clinic, details=incoming.patient, source=source)
+def _store_message(
+    *, clinic: Clinic, incoming: IncomingMessage, source: Integration, announce: bool
+) -> Message:
+    patient = _upsert_patient(
+        clinic=clinic, details=incoming.patient, source=source, history=not announce
+    )
     conversation, _ = Conversation.objects.get_or_create(
         clinic=clinic,
         external_id=incoming.conversation_external_id or incoming.external_id,
         defaults={"patient": patient, "subject": incoming.subject[:300]},
     )
     if conversation.patient_id != patient.pk:
-        raise ConversationBelongsToAnotherPatient(
-            "This conversation belongs to another patient of the clinic."
-        )
+        raise ConversationBelongsToAnotherPatient(_CONVERSATION_OF_ANOTHER_PATIENT)
     message = Message.objects.create(
         clinic=clinic,
         conversation=conversation,
@@ -160,10 +350,12 @@ def _store_message(*, clinic: Clinic, incoming: IncomingMessage, source: Integra
         body=incoming.body,
         category=incoming.category,
         sent_at=incoming.sent_at or timezone.now(),
+        status=Message.Status.RECEIVED if announce else Message.Status.IMPORTED,
     )
-    # robust: a failing enqueue (broker down) must not fail the post; the message is
-    # stored, and the stuck-message sweep announces it again.
-    transaction.on_commit(_after_commit_announce(message.pk), robust=True)
+    if announce:
+        # robust: a failing enqueue (broker down) must not fail the post; the message is
+        # stored, and the stuck-message sweep announces it again.
+        transaction.on_commit(_after_commit_announce(message.pk), robust=True)
     return message
 
 
@@ -241,8 +433,7 @@ def take_stuck_messages(
     with transaction.atomic():
         taken = list(
             Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .exclude(status=Message.Status.ROUTED)
-            .filter(status_changed_at__lt=cutoff)
+            .filter(status__in=Message.AWAITING_ROUTING, status_changed_at__lt=cutoff)
             .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lte=now - window))
             .order_by("status_changed_at", "pk")
             .values_list("pk", flat=True)[:limit]

@@ -6,6 +6,7 @@ import copy
 import json
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from accounts.models import Clinic
-from routing import rule_trial
+from routing import rule_trial, webhooks
 from routing.forms import RuleTrialForm
 from routing.models import (
     AutoReplyTemplate,
@@ -32,6 +33,9 @@ from routing.models import (
     ScopeGrant,
     SlaBreach,
     SlaPolicy,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
     WorkEvent,
     WorkItem,
 )
@@ -308,3 +312,67 @@ class ScopeGrantAdmin(ClinicScopedAdmin, admin.ModelAdmin):
 
     list_display = ("clinic", "role", "action", "service_level", "acuity", "reason", "created_at")
     list_filter = ("clinic", "role", "action")
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("clinic", "name", "url", "events", "carries_phi", "active")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ClinicScopedAdmin, admin.ModelAdmin):
+    """A clinic's event webhooks. The signing secret is made on creation and shown on the
+    subscription's page to the clinic's administrators, who set up the receiver's check."""
+
+    form = WebhookSubscriptionForm
+    list_display = ("name", "clinic", "url", "event_list", "carries_phi", "active")
+    list_filter = ("clinic", "active")
+    readonly_fields = ("secret", "created_at")
+
+    @admin.display(description="events")
+    def event_list(self, obj: WebhookSubscription) -> str:
+        return ", ".join(obj.events)
+
+    def get_readonly_fields(self, request, obj=None):
+        # No secret before it exists: it is made when the subscription is saved.
+        return self.readonly_fields if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch it off instead: its deliveries stay on record
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
+    """Every event sent or being sent, failures first to the eye (filter on status), and a
+    replay for the ones the receiver missed. The body is not shown: for a subscription that
+    carries PHI it holds message text, and this page is not in the access log."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "event_id",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "subscription")
+    exclude = ("payload",)
+    actions = ("replay",)
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("routing.change_webhookdelivery")
+
+    @admin.action(description="Replay: send the selected deliveries again", permissions=["replay"])
+    def replay(self, request, queryset):
+        count = webhooks.replay(deliveries=queryset)
+        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)

@@ -44,3 +44,10 @@ class WorkItemClosed(InvalidTransition):
     """The item is closed, so read-only: reopen it (a nurse or physician) to act on it."""
 
     code = "work_item_closed"
+
+
+class AmbiguousConversation(DomainError):
+    """Two of the person's clinics each have a conversation with this external id: the
+    request names the clinic too."""
+
+    code = "ambiguous_conversation"

@@ -13,12 +13,13 @@ from accounts.models import Clinic, Membership, Role, User
 from accounts.selectors import clinics_for_user
 from config.input import ID_MAX, parse_count
 from inbox.audit import record_patient_data_access, record_patient_data_accesses
-from inbox.models import Message, OutgoingMessage
+from inbox.models import Conversation, Message, OutgoingMessage
 from routing import scope
 from routing.clinic_settings import membership_role
-from routing.exceptions import OutsideScopeOfPractice
+from routing.exceptions import AmbiguousConversation, OutsideScopeOfPractice
 from routing.models import (
     Queue,
+    RoutingRule,
     WorkItem,
 )
 from triage.ml.labels import ACUITY_RANK, Acuity
@@ -444,3 +445,147 @@ def latest_item_ids(*, conversation_ids: Iterable[int]) -> dict[int, int]:
 
 
 # --- scope of practice (routing/scope.py) ---------------------------------------------
+
+
+# --- API v1 reads: messages, work items by filter, configuration ------------------------
+
+
+def readable_work_items(*, user: User) -> QuerySet[WorkItem]:
+    """Every work item, of any status, of the clinics where the user works messages, in
+    queue order (the API's list, which its filters narrow). Someone who works none of
+    their clinics' messages (billing, administrator) is refused with the reason."""
+    clinics = work_clinics(user=user)
+    if not clinics.exists():
+        membership = Membership.objects.filter(user=user).order_by("clinic_id").first()
+        if membership is not None:
+            require_work_role(user=user, clinic_id=membership.clinic_id)
+    return (
+        WorkItem.objects.filter(clinic__in=clinics)
+        .select_related("queue", "message", "claimed_by", "conversation__patient")
+        .order_by("acuity_rank", "due_at", "id")
+    )
+
+
+def _message_clinic_ids(*, user: User, integration) -> QuerySet[Clinic] | list[int]:
+    # The integration reads its own clinic's messages; a person, their clinics (the role
+    # is checked per clinic after the lookup, so another clinic's row answers 404).
+    if integration is not None:
+        return [integration.clinic_id]
+    return clinics_for_user(user=user)
+
+
+def access_message(*, user: User, integration, message_id: int, viewed_as: str) -> Message:
+    """One message, for the integration of its clinic or for staff who may read its
+    clinic's threads (as access_work_item: 404 for another clinic's, 403 with the reason
+    for billing and administrators). Written to the access log as `viewed_as`."""
+    message = (
+        Message.objects.filter(
+            pk=message_id, clinic__in=_message_clinic_ids(user=user, integration=integration)
+        )
+        .select_related("clinic", "conversation__patient")
+        .first()
+    )
+    if message is None:
+        raise Http404("message not found")
+    if integration is None:
+        require_work_role(user=user, clinic_id=message.clinic_id)
+    record_patient_data_access(
+        user=user, patient=message.conversation.patient, what=viewed_as, object_id=message.pk
+    )
+    return message
+
+
+def conversation_messages(
+    *, user: User, integration, conversation_external_id: str, clinic_slug: str = ""
+) -> QuerySet[Message]:
+    """The messages of one conversation (as the portal named it), oldest first, under the
+    same rules as access_message. The caller pages them and logs the page
+    (messages_shown): only what the answer holds."""
+    conversations = Conversation.objects.filter(
+        external_id=conversation_external_id,
+        clinic__in=_message_clinic_ids(user=user, integration=integration),
+    )
+    if clinic_slug:
+        conversations = conversations.filter(clinic__slug=clinic_slug)
+    found = list(conversations[:2])
+    if not found:
+        raise Http404("conversation not found")
+    if len(found) > 1:
+        raise AmbiguousConversation(
+            f"Conversation {conversation_external_id!r} exists in more than one of your "
+            "clinics: add clinic=SLUG."
+        )
+    (conversation,) = found
+    if integration is None:
+        require_work_role(user=user, clinic_id=conversation.clinic_id)
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("clinic", "conversation__patient")
+        .order_by("id")
+    )
+
+
+def messages_shown(*, user: User, messages: Iterable[Message], viewed_as: str) -> None:
+    """The access log of one page of messages: one row per patient, at their first."""
+    record_patient_data_accesses(
+        user=user,
+        what=viewed_as,
+        shown=[(message.conversation.patient, message.pk) for message in messages],
+    )
+
+
+def configuration_clinics(*, user: User) -> QuerySet[Clinic]:
+    """The clinics whose routing configuration (queues, rules) the user reads: those
+    where they are the administrator."""
+    return clinics_for_user(user=user, role=Role.ADMIN)
+
+
+def queues_for_reading(*, user: User) -> QuerySet[Queue]:
+    """Queues, for their ids and names: the administrators of a clinic (who configure
+    them) and its clinical staff (who filter and reassign work by them); billing staff
+    work no queue. Nobody of these clinics: 404, never a hint the list exists."""
+    clinics = Clinic.objects.filter(
+        Q(pk__in=configuration_clinics(user=user)) | Q(pk__in=work_clinics(user=user))
+    )
+    if not clinics.exists():
+        raise Http404("not found")
+    return Queue.objects.filter(clinic__in=clinics).select_related("clinic").order_by("id")
+
+
+def routing_rules_for_reading(*, user: User) -> QuerySet[RoutingRule]:
+    """The rules of the clinics the user administers, in the order they are tried; to
+    anyone else the list does not exist (404)."""
+    clinics = configuration_clinics(user=user)
+    if not clinics.exists():
+        raise Http404("not found")
+    return (
+        RoutingRule.objects.filter(clinic__in=clinics)
+        .select_related("clinic", "updated_by")
+        .order_by("order", "id")
+    )
+
+
+def task_work_items(
+    *,
+    user: User,
+    integration,
+    statuses: Sequence[str] = (),
+    held_by: int | None = None,
+    unheld_in_queue: int | None = None,
+) -> QuerySet[WorkItem]:
+    """Work items as FHIR Tasks (routing.api.fhir): for the integration of their clinic
+    (the EHR) or for staff who may read its messages (readable_work_items), any status
+    unless `statuses` narrows them; `held_by` a person's items, `unheld_in_queue` a
+    queue's items nobody holds. Tasks carry no patient (their focus is the message, read
+    and logged on its own), so nothing is logged here."""
+    if integration is not None:
+        items = WorkItem.objects.filter(clinic_id=integration.clinic_id)
+    else:
+        items = readable_work_items(user=user)
+    if statuses:
+        items = items.filter(status__in=statuses)
+    if held_by is not None:
+        items = items.filter(claimed_by_id=held_by)
+    if unheld_in_queue is not None:
+        items = items.filter(queue_id=unheld_in_queue, claimed_by__isnull=True)
+    return items.select_related("queue", "claimed_by").order_by("id")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Clinic, User
 from inbox import services as inbox_services
 from inbox.models import Message, OutgoingMessage
-from routing import clinic_settings, notifications, rules, sla
+from routing import clinic_settings, notifications, rules, sla, webhooks
 from routing.coverage import resolve_person
 from routing.events import record_event
 from routing.facts import message_facts
@@ -158,6 +158,7 @@ def route(*, message_id: int) -> WorkItem | None:
 
         _side_effects(item=item, message=message, decision=decision, clinic=clinic)
         inbox_services.mark_routed(message=message)
+        webhooks.message_routed(item=item, message=message)
         return item
 
 

@@ -1,12 +1,13 @@
 """Celery beat tasks of routing: thin wrappers; the work and its idempotence live in the
 sweeps and services. (A task that a service enqueues is defined beside that service:
-notifications.deliver_notification, rule_trial.replay_routing_rules.)"""
+notifications.deliver_notification, webhooks.deliver_webhook,
+rule_trial.replay_routing_rules.)"""
 
 from celery import shared_task
 from django.utils import timezone
 
 from config.celery import DATABASE_RETRY
-from routing import coverage, operations_rollup, sweeps
+from routing import coverage, operations_rollup, sweeps, webhooks
 
 
 @shared_task(**DATABASE_RETRY)
@@ -22,6 +23,11 @@ def apply_coverage() -> int:
 @shared_task(**DATABASE_RETRY)
 def retry_pending_notifications() -> int:
     return sweeps.retry_pending_notifications()
+
+
+@shared_task(**DATABASE_RETRY)
+def retry_webhook_deliveries() -> int:
+    return webhooks.retry_due_deliveries()
 
 
 @shared_task(**DATABASE_RETRY)

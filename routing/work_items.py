@@ -25,7 +25,7 @@ from accounts.models import Role, User
 from accounts.selectors import clinics_for_user
 from inbox import services as inbox_services
 from inbox.models import OutgoingMessage
-from routing import clinic_settings, scope, scope_selectors, selectors, sla
+from routing import clinic_settings, scope, scope_selectors, selectors, sla, webhooks
 from routing.coverage import may_take, resolve_person
 from routing.events import record_event
 from routing.exceptions import (
@@ -334,6 +334,7 @@ def _escalate_locked(*, item: WorkItem, actor: User | None, reason: str) -> Work
         from_user=from_user,
         reason=item.routing_reason,
     )
+    webhooks.work_item_escalated(item=item, reason=reason)
     return item
 
 
@@ -385,6 +386,7 @@ def close(*, actor: User, item_id: int, reason: str = "") -> WorkItem:
         item.closed_by = actor
         item.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
         record_event(item, WorkEvent.Kind.CLOSED, actor=actor, from_queue=item.queue, reason=reason)
+        webhooks.work_item_closed(item=item)
         return item
 
 

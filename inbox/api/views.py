@@ -1,11 +1,12 @@
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsIntegration
+from accounts.permissions import IsIntegration, TokenScope
 from accounts.selectors import integration_of
 from config.pagination import CheckedCursorPagination
 from inbox.models import PatientDataAccess
@@ -39,7 +40,8 @@ class ReceiveMessageApi(APIView):
     """POST /api/v1/messages: 201 with the new message, or 200 with the stored one when
     the same external_id was posted before (the portal may safely retry)."""
 
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsAuthenticated, IsIntegration, TokenScope]
+    required_scopes = {"POST": "messages:write"}
 
     class InputSerializer(serializers.Serializer):
         external_id = serializers.CharField(max_length=128)
@@ -61,6 +63,14 @@ class ReceiveMessageApi(APIView):
         status = serializers.CharField()
         received_at = serializers.DateTimeField(source="created_at")
 
+    @extend_schema(
+        responses={
+            201: OutputSerializer,
+            200: OpenApiResponse(
+                OutputSerializer, description="Posted before (same external_id): the stored one."
+            ),
+        }
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -92,12 +102,14 @@ class ReplyOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     conversation_id = serializers.CharField(source="conversation.external_id")
     patient_mrn = serializers.CharField(source="conversation.patient.mrn")
-    in_reply_to = serializers.CharField(source="in_reply_to.external_id", default=None)
+    in_reply_to = serializers.CharField(
+        source="in_reply_to.external_id", default=None, allow_null=True
+    )
     language = serializers.CharField()
     body = serializers.CharField()
     author = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    delivered_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
 
     def get_author(self, reply) -> str | None:
         if reply.author is None:
@@ -117,14 +129,21 @@ class OutboxApi(APIView):
     oldest first (cursor pagination). Confirm each with POST .../ID/delivered; until then
     it stays here, so a reply is never lost between the two systems."""
 
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsAuthenticated, IsIntegration, TokenScope]
+    required_scopes = {"GET": "outbox:read"}
 
+    pagination_class = OutboxPagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("clinic", str, required=True, description="Clinic slug.")],
+        responses=ReplyOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         slug = request.query_params.get("clinic", "")
         if not slug:
             raise serializers.ValidationError({"clinic": ["Give the clinic's slug."]})
         clinic = integration_clinic(integration=integration_of(request.user), clinic_slug=slug)
-        paginator = OutboxPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(undelivered_replies(clinic=clinic), request, view=self)
         # DRF cut the page: the selector logs the patients of exactly these replies.
         replies_shown(
@@ -137,8 +156,10 @@ class ReplyDeliveredApi(APIView):
     """POST /api/v1/outgoing-messages/ID/delivered: the portal has shown the reply to the
     patient. Repeating it is harmless and keeps the first time."""
 
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsAuthenticated, IsIntegration, TokenScope]
+    required_scopes = {"POST": "outbox:write"}
 
+    @extend_schema(request=None, responses=ReplyOutputSerializer)
     def post(self, request: Request, reply_id: int) -> Response:
         # Another clinic's reply: 404, nothing logged.
         reply = confirm_delivered(integration=integration_of(request.user), reply_id=reply_id)

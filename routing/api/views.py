@@ -1,13 +1,14 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.input import ID_MAX, parse_id
+from config.api_schema import error_responses
+from config.input import ID_MAX
 from config.pagination import CheckedCursorPagination
-from inbox.models import PatientDataAccess
 from routing import corrections, work_items
-from routing.selectors import access_queue, access_work_item, open_work_items, work_items_shown
+from routing.selectors import access_work_item
 
 
 class QueueOrderPagination(CheckedCursorPagination):
@@ -16,42 +17,6 @@ class QueueOrderPagination(CheckedCursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
-
-
-class WorkItemListApi(APIView):
-    """GET /api/v1/work-items?queue=ID: open work, most acute first, then earliest due."""
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        queue = serializers.IntegerField(source="queue_id")
-        queue_name = serializers.CharField(source="queue.name")
-        message = serializers.IntegerField(source="message_id")
-        subject = serializers.CharField(source="message.subject")
-        acuity = serializers.CharField()
-        service_level = serializers.CharField()
-        status = serializers.CharField()
-        due_at = serializers.DateTimeField()
-        claimed_by = serializers.CharField(source="claimed_by.username", default=None)
-        routing_reason = serializers.CharField()
-        created_at = serializers.DateTimeField()
-
-    def get(self, request: Request) -> Response:
-        queue = None
-        wanted = request.query_params.get("queue")
-        if wanted is not None:
-            queue_id = parse_id(wanted)
-            if queue_id is None:
-                raise serializers.ValidationError({"queue": ["A queue id is a number."]})
-            queue = access_queue(user=request.user, queue_id=queue_id)
-        paginator = QueueOrderPagination()
-        page = paginator.paginate_queryset(
-            open_work_items(user=request.user, queue=queue), request, view=self
-        )
-        # DRF cut the page: the selector logs the patients of exactly these rows.
-        work_items_shown(
-            user=request.user, items=page, viewed_as=PatientDataAccess.What.QUEUE_LIST_API
-        )
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
 # --- actions on one work item: thin, each calls one routing.work_items service ----------
@@ -65,9 +30,9 @@ class WorkItemStateSerializer(serializers.Serializer):
     queue = serializers.IntegerField(source="queue_id")
     acuity = serializers.CharField()
     service_level = serializers.CharField()
-    claimed_by = serializers.CharField(source="claimed_by.username", default=None)
-    closed_at = serializers.DateTimeField()
-    closed_by = serializers.CharField(source="closed_by.username", default=None)
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None, allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
 
 
 class WorkItemActionApi(APIView):
@@ -75,12 +40,15 @@ class WorkItemActionApi(APIView):
     refusal answers its DomainError (403 outside the scope of practice, 409 closed or
     taken, 400 missing a reason), another clinic's item 404."""
 
+    required_scopes = {"POST": "work:write"}
+
     class InputSerializer(serializers.Serializer):
         pass
 
     def act(self, request: Request, item_id: int, data: dict) -> None:
         raise NotImplementedError
 
+    @extend_schema(responses={200: WorkItemStateSerializer, **error_responses(409)})
     def post(self, request: Request, item_id: int) -> Response:
         form = self.InputSerializer(data=request.data)
         form.is_valid(raise_exception=True)

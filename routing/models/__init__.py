@@ -11,6 +11,7 @@ from routing.models.configuration import (
     SlaPolicy,
 )
 from routing.models.records import Notification, OperationsSnapshot, RuleReplay, SlaBreach
+from routing.models.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 from routing.models.work import Queue, WorkEvent, WorkItem
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "ScopeGrant",
     "SlaBreach",
     "SlaPolicy",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "WorkEvent",
     "WorkItem",
 ]

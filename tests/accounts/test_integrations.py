@@ -235,6 +235,47 @@ class TestTokensInTheAdmin:
         assert ours.revoked_at is not None
         assert theirs.revoked_at is None
 
+    def test_the_ticked_scopes_are_stored_shown_and_enforced(self, client, active_model_version):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        portal = IntegrationFactory()
+
+        page = client.post(
+            self.ADD, {"user": portal.account.pk, "name": "replies only", "scopes": ["outbox:read"]}
+        )
+
+        row = ApiToken.objects.get()
+        assert row.scopes == ["outbox:read"]
+        assert "outbox:read" in client.get("/admin/accounts/apitoken/").content.decode()
+        token = bearer(page.context["token"])
+        collected = token.get("/api/v1/outgoing-messages", {"clinic": portal.clinic.slug})
+        assert collected.status_code == 200
+        refused = token.post(MESSAGES, payload(portal.clinic), format="json")
+        assert refused.status_code == 403
+        assert "'messages:write'" in refused.json()["detail"]
+        assert not Message.objects.exists()
+
+    def test_none_ticked_gives_the_holders_usual_scopes(self, client):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        portal, nurse = IntegrationFactory(), StaffFactory(role=Role.NURSE)
+
+        for user in (portal.account, nurse):
+            client.post(self.ADD, {"user": user.pk, "name": "defaults"})
+
+        assert ApiToken.objects.get(user=portal.account).scopes == [
+            "messages:write",
+            "outbox:read",
+            "outbox:write",
+        ]
+        assert ApiToken.objects.get(user=nurse).scopes == ["work:read", "work:write"]
+
+    def test_a_clinic_administrator_is_offered_the_integration_scopes_ticked(self, client):
+        clinic = ClinicFactory()
+        client.force_login(StaffFactory(clinic=clinic, role=Role.ADMIN, is_staff=True))
+
+        form = client.get(self.ADD).context["adminform"].form
+
+        assert form.initial["scopes"] == ["messages:write", "outbox:read", "outbox:write"]
+
     def test_a_nurse_has_no_token_admin(self, client):
         nurse = StaffFactory(role=Role.NURSE, is_staff=True)
         client.force_login(nurse)

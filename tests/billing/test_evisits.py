@@ -75,7 +75,7 @@ def test_approve_export_once_and_audit(clinic_day):
     export = services.export_approved(actor=billing, export_format="csv")
     assert export.claims == 1
     header, row = export.content.strip().splitlines()
-    assert header.startswith("mrn,patient,date_of_service,code,minutes")
+    assert header.startswith("mrn,patient,date_of_service,time_zone,code,minutes")
     assert patient.mrn in row
     assert ",99422,12," in row
     assert "1234567893" in row
@@ -201,8 +201,12 @@ def test_opening_an_evisit_record_is_written_to_the_access_log(client, clinic_da
 def evisit_for(clinic, *, status, patient=None, days_ago=1) -> EVisit:
     """An e-visit of a patient of `clinic` (a new one unless given), in its own
     conversation, with the fields the list and the export show."""
+    # Rendered by the clinic's clinician with an NPI, when there is one: a claim without
+    # an NPI is listed for a check before export (test_dates_of_service.py).
+    rendering = Membership.objects.filter(clinic=clinic).exclude(npi="").first()
     return EVisit.objects.create(
         clinic=clinic,
+        rendering_clinician=rendering.user if rendering else None,
         conversation=ConversationFactory(patient=patient or PatientFactory(clinic=clinic)),
         status=status,
         code="99422",
@@ -305,9 +309,10 @@ def test_a_claims_file_naming_another_clinics_patients_is_refused_to_who_may_not
     both = StaffFactory(clinic=clinic, role=Role.BILLING)
     Membership.objects.create(user=both, clinic=other, role=Role.BILLING)
     evisit_for(clinic, status="approved")
-    elsewhere = evisit_for(other, status="approved")
+    elsewhere = evisit_for(other, status="approved")  # no NPI there: checked, then sent
     client.force_login(both)
-    assert client.post("/billing/export", {"format": "csv"}).status_code == 200
+    made = client.post("/billing/export", {"format": "csv", "acknowledged": [elsewhere.pk]})
+    assert made.status_code == 200
     export = ClaimExport.objects.get()
     assert elsewhere.conversation.patient.mrn in export.content
     assert client.get(f"/billing/exports/{export.pk}").status_code == 200

@@ -42,7 +42,8 @@ def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup()\n{code}"],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        # LOCAL_SETTINGS_FILE="": a laptop's var/local.env (make demo) is no production's.
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "LOCAL_SETTINGS_FILE": "", **env},
         capture_output=True,
         text=True,
         timeout=120,

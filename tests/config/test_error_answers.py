@@ -248,7 +248,9 @@ def test_an_unhandled_error_on_a_screen_keeps_djangos_500_page(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/v2/messages", "/api/nothing-here", "/api/v1/messages/1"])
+@pytest.mark.parametrize(
+    "url", ["/api/v2/messages", "/api/nothing-here", "/api/v1/messages/1/nothing", "/fhir/Nothing"]
+)
 def test_an_unknown_api_path_is_json_404(settings, url):
     settings.DEBUG = False
     response = Client().get(url)

@@ -213,6 +213,55 @@ def billing_only(p: str, case=None) -> str:
     return OK if p == BILLING else NOT_FOUND
 
 
+def message_readers(p: str, case=None) -> str:
+    """Patients' messages through the API: the clinic's readers and its portal; billing and
+    administrators refused; another clinic told nothing exists."""
+    if p == ANONYMOUS:
+        return LOGIN
+    if p == OUTSIDER:
+        return NOT_FOUND
+    return OK if p in (*READERS, INTEGRATION) else REFUSED
+
+
+def time_readers(p: str, case=None) -> str:
+    """A conversation's time (with an e-visit): billing all of it, a clinician their own;
+    administrators refused; another clinic told nothing exists; no integration."""
+    if p == ANONYMOUS:
+        return LOGIN
+    if p == INTEGRATION:
+        return REFUSED
+    if p == OUTSIDER:
+        return NOT_FOUND
+    return REFUSED if p == ADMIN else OK
+
+
+def queue_readers(p: str, case=None) -> str:
+    """Queue ids and names: the administrators who configure them and the clinical staff
+    who filter and reassign by them (the other clinic's nurse: their own); billing 404."""
+    if p == ANONYMOUS:
+        return LOGIN
+    if p == INTEGRATION:
+        return REFUSED
+    return NOT_FOUND if p == BILLING else OK
+
+
+def rule_readers(p: str, case=None) -> str:
+    """The routing rules: the clinic's administrators; to others they do not exist."""
+    if p == ANONYMOUS:
+        return LOGIN
+    if p == INTEGRATION:
+        return REFUSED
+    return OK if p == ADMIN else NOT_FOUND
+
+
+def task_readers(p: str, case=None) -> str:
+    """FHIR Tasks (work items, no patient): the clinic's readers and its EHR; the other
+    clinic's nurse their own clinic's; billing and administrators refused."""
+    if p == INTEGRATION:
+        return OK
+    return screens_of_readers(p)
+
+
 def integration_only(p: str, case=None) -> str:
     """The portal's endpoints: its integration token only; every staff member, of this
     clinic or another, is refused."""
@@ -371,10 +420,12 @@ class Probe:
     signs_out: bool = False  # asked with a session of its own, so the others stay signed in
     # A readiness probe's 503 ("not ready": no active model here) is its answer, not a fault.
     unavailable_answers: bool = False
+    # Who may be shown a patient's message here (the messages API: the clinic's portal too).
+    thread_readers: tuple = READERS
 
     @property
     def is_api(self) -> bool:
-        return self.route.startswith("api/")
+        return self.route.startswith(("api/", "fhir/"))
 
     @property
     def principals(self) -> tuple:
@@ -436,6 +487,18 @@ def payload(w) -> dict:
         "body": "I need to move my appointment on Tuesday to later in the week please.",
         "category": "appointment",
         "sent_at": "2026-11-20T09:30:00Z",
+    }
+
+
+def fhir_communication(w) -> dict:
+    mrn = w.items[("nurse", "routine")].conversation.patient.mrn
+    return {
+        "resourceType": "Communication",
+        "identifier": [{"value": "matrix-fhir-1"}],
+        "status": "completed",
+        "subject": {"identifier": {"value": mrn}},
+        "sent": "2026-11-20T09:30:00Z",
+        "payload": [{"contentString": "Can I take the new tablets with food?"}],
     }
 
 
@@ -554,6 +617,9 @@ PROBES = [
         billing_only,
     ),
     Probe("billing/revenue", "get", lambda w, i: "/billing/revenue", billing_only),
+    # The API's description and Swagger UI: any signed-in principal, no patient in them.
+    Probe("api/schema/", "get", lambda w, i: "/api/schema/", signed_in),
+    Probe("api/docs/", "get", lambda w, i: "/api/docs/", signed_in),
     # The portal's endpoints.
     Probe("api/v1/messages", "post", lambda w, i: "/api/v1/messages", integration_only, payload),
     Probe(
@@ -600,6 +666,44 @@ PROBES = [
     api_action("time", "reply", data=lambda w: {"minutes": 6}),
     api_action("correct", correct_acuity, data=lambda w: RAISE_TO_EMERGENT),
     Probe("api/v1/billing/evisits", "get", lambda w, i: "/api/v1/billing/evisits", billing_only),
+    Probe(
+        "api/v1/billing/evisits/<int:evisit_id>",
+        "get",
+        lambda w, i: f"/api/v1/billing/evisits/{w.evisit.pk}",
+        billing_only,
+    ),
+    Probe(
+        "api/v1/work-items/<int:item_id>",
+        "get",
+        lambda w, item: f"/api/v1/work-items/{item.pk}",
+        on_items(lambda p, c: OK),
+        cases=EVERY_CASE,
+    ),
+    Probe(
+        "api/v1/messages/<int:message_id>",
+        "get",
+        lambda w, item: f"/api/v1/messages/{item.message_id}",
+        message_readers,
+        cases=NURSE_LEVEL,
+        thread_readers=(*READERS, INTEGRATION),
+    ),
+    Probe(
+        "api/v1/messages",
+        "get",
+        lambda w, item: f"/api/v1/messages?conversation_id={item.conversation.external_id}",
+        message_readers,
+        cases=NURSE_LEVEL,
+        thread_readers=(*READERS, INTEGRATION),
+        mode="a conversation",
+    ),
+    Probe(
+        "api/v1/time-entries",
+        "get",
+        lambda w, i: f"/api/v1/time-entries?conversation={w.evisit.conversation_id}",
+        time_readers,
+    ),
+    Probe("api/v1/queues", "get", lambda w, i: "/api/v1/queues", queue_readers),
+    Probe("api/v1/routing-rules", "get", lambda w, i: "/api/v1/routing-rules", rule_readers),
     # The operations dashboard: figures only.
     Probe("operations/", "get", lambda w, i: "/operations/", dashboard_viewers),
     Probe("operations/export.csv", "get", lambda w, i: "/operations/export.csv", dashboard_viewers),
@@ -609,6 +713,24 @@ PROBES = [
         lambda w, i: f"/api/v1/operations?clinic={w.clinic.slug}",
         dashboard_viewers,
     ),
+    # FHIR R4 (docs/integration.md): metadata is public, as on any FHIR server.
+    Probe("fhir/metadata", "get", lambda w, i: "/fhir/metadata", everyone),
+    Probe(
+        "fhir/Communication",
+        "post",
+        lambda w, i: "/fhir/Communication",
+        integration_only,
+        lambda w: fhir_communication(w),
+    ),
+    Probe(
+        "fhir/Communication/<int:message_id>",
+        "get",
+        lambda w, item: f"/fhir/Communication/{item.message_id}",
+        message_readers,
+        cases=NURSE_LEVEL,
+        thread_readers=(*READERS, INTEGRATION),
+    ),
+    Probe("fhir/Task", "get", lambda w, i: "/fhir/Task", task_readers),
 ]
 
 
@@ -687,7 +809,9 @@ def ask(w, probe: Probe, principal: str, case, tally: Tally) -> None:
     http.cookies.pop("messages", None)  # a notice must not carry over to the next answer
     tally.requests += 1
     where = f"{probe} as {principal}" + (f" on {case[1]} {case[0]}-level" if case else "")
-    leaked = principal not in READERS and THREAD_MARK in response.content.decode(errors="replace")
+    leaked = principal not in probe.thread_readers and THREAD_MARK in response.content.decode(
+        errors="replace"
+    )
     if (expected != OK and got == OK) or changed or leaked:
         why = "changed the record" if changed else "showed a thread" if leaked else "allowed"
         tally.escalations.append(f"{where}: expected {expected}, got {got} ({why})")

@@ -23,7 +23,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, resolve
 from django.utils import timezone
 
-from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Role
+from accounts.models import CLINIC_ADMINISTRATORS_GROUP, Membership, Role
 from billing import services as billing_services
 from billing.models import ClaimExport, EVisit, PatientVisit, TimeEntry
 from inbox import services as inbox_services
@@ -77,8 +77,16 @@ def _item(queue, patient, *, rank: int, due_in: int, claimed_by=None) -> WorkIte
 
 
 def _evisit(clinic, patient, *, status: str, days_ago: int) -> EVisit:
+    # Rendered by a physician with an NPI: a claim without one is first listed for a check
+    # (billing export warning), and this walk's export step makes the file at once.
+    npi = Membership.objects.filter(clinic=clinic).exclude(npi="").first()
+    if npi is None:
+        physician = StaffFactory(clinic=clinic, role=Role.PHYSICIAN)
+        Membership.objects.filter(user=physician, clinic=clinic).update(npi="1234567893")
+        npi = Membership.objects.get(user=physician, clinic=clinic)
     return EVisit.objects.create(
         clinic=clinic,
+        rendering_clinician=npi.user,
         conversation=ConversationFactory(patient=patient),  # one e-visit per conversation
         status=status,
         code="99422",
@@ -224,7 +232,7 @@ class Step:
 
     @property
     def is_api(self) -> bool:
-        return self.route.startswith("api/")
+        return self.route.startswith(("api/", "fhir/"))
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.route}{f' [{self.mode}]' if self.mode else ''}"
@@ -337,6 +345,43 @@ WALK = [
         What.QUEUE_LIST_API,
         lambda d: {d.bob: d.b2.pk, d.alice: d.a1.pk},  # the page: b2, a1, b1
         mode="one pool, one page",
+    ),
+    Step(
+        "api/v1/work-items/<int:item_id>",
+        "nurse",
+        lambda d: f"/api/v1/work-items/{d.a1.pk}",
+        What.WORK_ITEM_API,
+        lambda d: {d.alice: d.a1.pk},
+    ),
+    Step(
+        "api/v1/messages/<int:message_id>",
+        "nurse",
+        lambda d: f"/api/v1/messages/{d.b1.message.pk}",
+        What.MESSAGE_API,
+        lambda d: {d.bob: d.b1.message.pk},
+    ),
+    Step(
+        "fhir/Communication/<int:message_id>",
+        "portal",
+        lambda d: f"/fhir/Communication/{d.b1.message.pk}",
+        What.MESSAGE_API,
+        lambda d: {d.bob: d.b1.message.pk},
+        mode="as its clinic's EHR",
+    ),
+    Step(
+        "api/v1/messages",
+        "portal",
+        lambda d: f"/api/v1/messages?conversation_id={d.a1.conversation.external_id}",
+        What.MESSAGE_LIST_API,
+        lambda d: {d.alice: d.a1.message.pk},
+        mode="a conversation, as its clinic's portal",
+    ),
+    Step(
+        "api/v1/billing/evisits/<int:evisit_id>",
+        "billing",
+        lambda d: f"/api/v1/billing/evisits/{d.eb1.pk}",
+        What.EVISIT_RECORD_API,
+        lambda d: {d.bob: d.eb1.pk},
     ),
     Step(
         "api/v1/billing/evisits",
@@ -545,8 +590,16 @@ SHOWS_NO_PATIENT = {
     "operations/export.csv": "the dashboard's figures as CSV: aggregates only",
     "api/v1/operations": "the dashboard's figures as JSON: aggregates only",
     # The API.
-    "api/v1/messages": "the portal posts a message; the answer is ids and a status",
+    "api/schema/": "the OpenAPI description of the API: paths and shapes, no data",
+    "api/docs/": "Swagger UI's page over that description",
+    "api/v1/time-entries": "a conversation's time: ids, staff, roles and seconds",
+    "api/v1/queues": "queue ids, names and roles",
+    "api/v1/routing-rules": "rule names, order, conditions and actions: no patient",
     "api/v1/work-items/<int:item_id>/time": "minutes from another system (POST): ids back",
+    # FHIR R4.
+    "fhir/metadata": "the CapabilityStatement: what the server does",
+    "fhir/Communication": "the EHR posts a message (POST); the answer says where it is stored",
+    "fhir/Task": "work items as Tasks: status, priority, owner (staff or queue), message id",
     **{
         f"api/v1/work-items/<int:item_id>/{action}": (
             "an action on an item (POST): its id, status, queue, labels and staff back"
@@ -708,7 +761,13 @@ def _checker_for(route: str, d):
         return d.superuser
     if route.startswith("billing/"):
         return d.billing
-    if route in ("operations/", "operations/export.csv", "api/v1/operations"):
+    if route in (
+        "operations/",
+        "operations/export.csv",
+        "api/v1/operations",
+        "api/v1/queues",
+        "api/v1/routing-rules",
+    ):
         return d.administrator
     return d.nurse
 

@@ -2,7 +2,7 @@ import factory
 
 from inbox.models import Message
 from routing import services
-from routing.models import Queue, RoutingRule, WorkItem
+from routing.models import Queue, RoutingRule, WebhookEvent, WebhookSubscription, WorkItem
 from tests.accounts.factories import ClinicFactory
 from tests.inbox.factories import ConversationFactory, MessageFactory, PatientFactory
 from tests.triage.factories import ClassificationFactory
@@ -26,6 +26,18 @@ class RoutingRuleFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
     conditions = factory.LazyFunction(dict)
     action = factory.LazyFunction(dict)
+
+
+class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
+    """Every event, no PHI, unless told otherwise."""
+
+    class Meta:
+        model = WebhookSubscription
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Receiver {n}")
+    url = "http://127.0.0.1:9/events"
+    events = factory.LazyFunction(lambda: list(WebhookEvent.values))
 
 
 def classified_message(
