@@ -26,7 +26,8 @@ from triage.tasks import CANDIDATE_TRAINING
 pytestmark = pytest.mark.integration
 
 VERSIONS = "/admin/triage/modelversion/"
-TRAINED_WITHIN_SECONDS = 400  # two fits on the slow worker: about 45 s alone, minutes on a busy machine
+# Two fits on the slow worker: about 45 s alone, minutes on a busy machine.
+TRAINED_WITHIN_SECONDS = 400
 CLASSIFIED_WITHIN_SECONDS = 20
 NEW_MESSAGES = [
     "Can I move my appointment on Tuesday to the afternoon?",
