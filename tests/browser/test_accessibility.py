@@ -67,6 +67,9 @@ def audit():
 def log_in(page, username):
     submit_login(page, username)
     expect(page.locator("h1")).to_be_visible()
+    # htmx binds its controls once its deferred script has run: a key pressed before
+    # that lands on a plain button and does nothing.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
 
 
 def clinic_with_every_acuity():
