@@ -161,7 +161,12 @@ class EVisit(models.Model):
     class Meta:
         verbose_name = "e-visit"
         verbose_name_plural = "e-visits"
-        indexes = [models.Index(fields=["clinic", "status", "window_start"])]
+        indexes = [
+            models.Index(fields=["clinic", "status", "window_start"]),
+            # The e-visit list (billing.selectors.evisit_list): a clinic's newest first,
+            # read backwards and cut at the list's limit instead of sorting the history.
+            models.Index(fields=["clinic", "window_start", "id"], name="evisit_by_clinic_newest"),
+        ]
         constraints = [
             # An exported claim always names its export: what makes "never twice" checkable.
             models.CheckConstraint(

@@ -142,6 +142,15 @@ class OutgoingMessage(models.Model):
                 name="outgoing_one_auto_reply_per_message_template",
             ),
         ]
+        indexes = [
+            # The outbox (inbox.selectors.undelivered_replies): a clinic's undelivered
+            # replies in id order; delivered ones leave it, so it stays small.
+            models.Index(
+                fields=["clinic", "id"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="outgoing_undelivered_by_clinic",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} in conversation {self.conversation_id}"

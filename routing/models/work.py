@@ -134,6 +134,15 @@ class WorkItem(TimeStampedModel):
                 condition=Q(status="open"),
                 name="workitem_open_by_queue",
             ),
+            # The work-items API (routing.selectors.readable_work_items): a clinic's open
+            # and claimed work in queue order. Its predicate is the API's default filter
+            # word for word, or PostgreSQL cannot prove the index holds every row it wants
+            # and sorts every open item instead (1.5 s at 1,000,000).
+            models.Index(
+                fields=["clinic", "acuity_rank", "due_at", "id"],
+                condition=Q(status__in=["open", "claimed"]),
+                name="workitem_unanswered_by_clinic",
+            ),
             # The operations dashboard (routing.operations): a clinic's items by receipt.
             models.Index(fields=["clinic", "created_at"], name="workitem_by_clinic_received"),
             # The SLA sweep: items not yet answered, by due time.
