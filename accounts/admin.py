@@ -108,18 +108,14 @@ class IntegrationAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_filter = ("clinic",)
     readonly_fields = ("account",)
 
-    def _may_manage(self, request) -> bool:
-        user = request.user
-        return user.is_active and (user.is_superuser or self.admin_clinics(request).exists())
-
     def has_view_permission(self, request, obj=None):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_add_permission(self, request):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_change_permission(self, request, obj=None):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_delete_permission(self, request, obj=None):
         return False  # its account is in the access log: revoke its tokens instead
@@ -167,18 +163,14 @@ class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     readonly_fields = ()
     actions = ["revoke"]
 
-    def _may_manage(self, request) -> bool:
-        user = request.user
-        return user.is_active and (user.is_superuser or self.admin_clinics(request).exists())
-
     def has_module_permission(self, request):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_view_permission(self, request, obj=None):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_add_permission(self, request):
-        return self._may_manage(request)
+        return self.administers_a_clinic(request)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -200,7 +192,7 @@ class ApiTokenAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     def get_actions(self, request):
         # The revoke action needs no change permission: it is the one change allowed.
         actions = super().get_actions(request)
-        if self._may_manage(request) and "revoke" not in actions:
+        if self.administers_a_clinic(request) and "revoke" not in actions:
             actions["revoke"] = self.get_action("revoke")
         return actions
 

@@ -84,10 +84,15 @@ class ClinicScopedAdmin:
         clinic_id = getattr(obj, f"{last}_id", None)
         return {clinic_id} if clinic_id is not None else set()
 
+    def administers_a_clinic(self, request) -> bool:
+        """A superuser, or an administrator of at least one clinic."""
+        user = request.user
+        return user.is_active and (user.is_superuser or self.admin_clinics(request).exists())
+
     def has_module_permission(self, request):
         """Staff who administer no clinic get no app headings on the admin index (their
         lists would be empty anyway)."""
-        if not request.user.is_superuser and not self.admin_clinics(request).exists():
+        if not self.administers_a_clinic(request):
             return False
         return super().has_module_permission(request)
 

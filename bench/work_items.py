@@ -15,24 +15,12 @@ Uses DATABASE_URL, else postgres://postgres@127.0.0.1:5432/portal_triage_work_it
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-DEFAULT_DB = "portal_triage_work_items_bench"
-if "DATABASE_URL" not in os.environ:
-    import psycopg
+from bench_database import use_bench_database
 
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DEFAULT_DB]).fetchone():
-            c.execute(f'CREATE DATABASE "{DEFAULT_DB}"')
+use_bench_database("portal_triage_work_items_bench")
 
 import django  # noqa: E402
 
