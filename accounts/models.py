@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -22,10 +24,22 @@ class Role(models.TextChoices):
 CLINIC_ADMINISTRATORS_GROUP = "Clinic administrators"
 
 
+def new_configuration_version() -> int:
+    # Random, not a counter: a worker compares it for equality only, and a clinic made
+    # again under a reused id (a test database rolled back) never matches a cached one.
+    return secrets.randbits(62)
+
+
 class Clinic(TimeStampedModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     time_zone = models.CharField(max_length=64, default="America/Los_Angeles")
+    # Changed, in the same transaction, by every change to what routes or classifies its
+    # messages (routing rules, queues, SLA policies, hours, closures, auto-replies,
+    # webhooks, the active or shadow model): a worker keeps the configuration it read
+    # while the clinic row it reads with each message still carries the same version
+    # (accounts.configuration).
+    configuration_version = models.BigIntegerField(default=new_configuration_version)
 
     def __str__(self) -> str:
         return self.name

@@ -305,6 +305,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
     "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    # Message priorities on Redis: one list per step (`triage`, `triage\x06\x163`, ...;
+    # kombu's default steps and separator, spelled out because the key names depend on
+    # them), and a worker pops the lists highest priority (0) first.
+    "priority_steps": [0, 3, 6, 9],
+    "sep": "\x06\x16",
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_SOCKET_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -316,8 +321,24 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # triage: classify and route (nothing slow ever waits in front of an emergent message);
 # default: notifications and sweeps; slow: replay, training, exports.
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Emergent first under a burst (pipeline/priority.py): a message whose red flags say
+# emergent is sent at priority 0, the highest on Redis; an urgent red flag at 3; any other
+# message at 6, also when sent without a priority (the stuck-message sweep), since the
+# route below supplies it. An emergent task is thus the next one a free worker process
+# takes, however many routine ones wait (workers prefetch one task per process).
+TRIAGE_PRIORITY_EMERGENT = 0
+TRIAGE_PRIORITY_URGENT = 3
+TRIAGE_PRIORITY_ROUTINE = 6
 CELERY_TASK_ROUTES = {
-    "pipeline.tasks.classify_and_route": {"queue": "triage"},
+    "pipeline.tasks.classify_and_route": {
+        "queue": "triage",
+        "priority": TRIAGE_PRIORITY_ROUTINE,
+    },
+    # A chunk of a bulk intake's routine messages (pipeline.receivers): the same queue.
+    "pipeline.tasks.classify_and_route_many": {
+        "queue": "triage",
+        "priority": TRIAGE_PRIORITY_ROUTINE,
+    },
     "pipeline.tasks.*": {"queue": "default"},
     "routing.rule_trial.replay_routing_rules": {"queue": "slow"},
     "triage.tasks.train_default_model": {"queue": "slow"},

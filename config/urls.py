@@ -13,7 +13,7 @@ from inbox.api.views import OutboxApi, ReplyDeliveredApi
 from pipeline import views as pipeline_views
 from routing.api.configuration import QueueListApi, RoutingRuleListApi
 from routing.api.fhir import CommunicationReadApi, TaskSearchApi
-from routing.api.messages import MessageDetailApi, MessagesApi
+from routing.api.messages import MessageDetailApi, MessagesApi, MessagesBatchApi
 from routing.api.operations import OperationsApi
 from routing.api.views import (
     ClaimWorkItemApi,
@@ -33,6 +33,8 @@ api_v1 = [
     path("api/docs/", SwaggerDocsPage.as_view(), name="api-docs"),
     # POST: the portal's intake; GET ?conversation_id=: a conversation's messages.
     path("api/v1/messages", MessagesApi.as_view(), name="api-messages"),
+    # POST: the same intake for up to 500 messages, a result per message (integrations).
+    path("api/v1/messages:batch", MessagesBatchApi.as_view(), name="api-messages-batch"),
     path("api/v1/messages/<int:message_id>", MessageDetailApi.as_view(), name="api-message"),
     path("api/v1/outgoing-messages", OutboxApi.as_view(), name="api-outbox"),
     path(

@@ -8,6 +8,7 @@ change these rows only through these functions.
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
@@ -17,7 +18,7 @@ from accounts.models import Clinic, Integration, User
 from inbox.exceptions import ConversationBelongsToAnotherPatient, UnknownPatient
 from inbox.models import Conversation, Message, OutgoingMessage, Patient, PatientChange
 from inbox.selectors import integration_reply
-from inbox.signals import message_received
+from inbox.signals import message_received, messages_received
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,30 @@ def receive_message(
     return message, True
 
 
+class BatchItemOutcome(StrEnum):
+    CREATED = "created"
+    ALREADY_PRESENT = "already_present"  # stored before, or earlier in the same batch
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one message of a batch."""
+
+    outcome: BatchItemOutcome
+    message_id: int | None = None  # the stored message: new, or the one stored before
+    reason: str = ""  # why it was rejected, in plain words
+
+
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What became of a batch: counts, and the rejected rows by their position in it."""
+    """What became of a batch: counts, the rejected rows by their position in it, and
+    each message's outcome and id in the batch's order (the bulk intake answers these)."""
 
     stored: int
     already_present: int
     rejected: list[tuple[int, str]]
+    items: tuple[BatchItem, ...] = ()
 
 
 _CONVERSATION_OF_ANOTHER_PATIENT = "This conversation belongs to another patient of the clinic."
@@ -164,20 +182,33 @@ def receive_messages_batch(
     incoming: Sequence[IncomingMessage],
     source: Integration,
     announce: bool = True,
+    announce_together: bool = False,
 ) -> BatchOutcome:
-    """receive_message for many validated messages at once (the bulk import): the same
-    rules (external_id is the idempotency key, a conversation keeps its patient, patient
-    details reconciled the same way) in one transaction and a handful of queries, rather
-    than one transaction per message. A message stored before, or earlier in the batch,
-    counts as already present; one whose conversation belongs to another patient is
-    rejected, and the rest of the batch is stored."""
+    """receive_message for many validated messages at once (the bulk import, the bulk
+    intake): the same rules (external_id is the idempotency key, a conversation keeps its
+    patient, patient details reconciled the same way) in one transaction and a handful of
+    queries, rather than one transaction per message. A message stored before, or earlier
+    in the batch, counts as already present; one whose conversation belongs to another
+    patient is rejected, and the rest of the batch is stored. The outcome's `items` say
+    what became of each message, in the batch's order, with its id.
+
+    `announce_together`: the new messages are announced after commit with one
+    messages_received for the batch (its routing is then enqueued in chunks, not as one
+    task per message) instead of message_received for each."""
     try:
         with transaction.atomic():
-            return _store_batch(clinic=clinic, incoming=incoming, source=source, announce=announce)
+            return _store_batch(
+                clinic=clinic,
+                incoming=incoming,
+                source=source,
+                announce=announce,
+                announce_together=announce_together,
+            )
     except IntegrityError:
         # Someone else (the portal posting, a second import) stored one of these patients,
         # conversations or messages meanwhile: the batch is rolled back and each message
-        # goes through receive_message, which settles such races one at a time.
+        # goes through receive_message, which settles such races one at a time (and
+        # announces each of its own, a rare case not worth a second path).
         return _receive_one_by_one(
             clinic=clinic, incoming=incoming, source=source, announce=announce
         )
@@ -187,28 +218,41 @@ def _receive_one_by_one(
     *, clinic: Clinic, incoming: Sequence[IncomingMessage], source: Integration, announce: bool
 ) -> BatchOutcome:
     stored = present = 0
-    rejected = []
+    rejected, items = [], []
     for position, one in enumerate(incoming):
         try:
-            _, created = receive_message(
+            message, created = receive_message(
                 clinic=clinic, incoming=one, source=source, announce=announce
             )
         except ConversationBelongsToAnotherPatient as refusal:
             rejected.append((position, str(refusal)))
+            items.append(BatchItem(BatchItemOutcome.REJECTED, reason=str(refusal)))
             continue
         stored += created
         present += not created
-    return BatchOutcome(stored=stored, already_present=present, rejected=rejected)
+        outcome = BatchItemOutcome.CREATED if created else BatchItemOutcome.ALREADY_PRESENT
+        items.append(BatchItem(outcome, message.pk))
+    return BatchOutcome(
+        stored=stored, already_present=present, rejected=rejected, items=tuple(items)
+    )
 
 
 def _store_batch(
-    *, clinic: Clinic, incoming: Sequence[IncomingMessage], source: Integration, announce: bool
+    *,
+    clinic: Clinic,
+    incoming: Sequence[IncomingMessage],
+    source: Integration,
+    announce: bool,
+    announce_together: bool,
 ) -> BatchOutcome:
-    stored_ids = set(
+    # external_id -> id of the clinic's messages stored before (and, once stored, of the
+    # batch's new ones): what an already-present message answers with.
+    message_ids = dict(
         Message.objects.filter(
             clinic=clinic, external_id__in={m.external_id for m in incoming}
-        ).values_list("external_id", flat=True)
+        ).values_list("external_id", "pk")
     )
+    stored_ids = set(message_ids)
     thread_keys = {m.conversation_external_id or m.external_id for m in incoming}
     # Whose each thread is, by MRN: a row is checked before any patient is written, so a
     # rejected row changes nothing (as receive_message's rollback guarantees).
@@ -220,17 +264,21 @@ def _store_batch(
     known_threads = set(thread_owner)
     accepted: list[IncomingMessage] = []
     present, rejected = 0, []
+    outcomes: list[BatchItemOutcome] = []  # by position
     for position, one in enumerate(incoming):
         if one.external_id in stored_ids:
             present += 1
+            outcomes.append(BatchItemOutcome.ALREADY_PRESENT)
             continue
         key = one.conversation_external_id or one.external_id
         owner = thread_owner.setdefault(key, one.patient.mrn)
         if owner != one.patient.mrn:
             rejected.append((position, _CONVERSATION_OF_ANOTHER_PATIENT))
+            outcomes.append(BatchItemOutcome.REJECTED)
             continue
         stored_ids.add(one.external_id)
         accepted.append(one)
+        outcomes.append(BatchItemOutcome.CREATED)
 
     patients = _batch_patients(
         clinic=clinic, accepted=accepted, source=source, history=not announce
@@ -264,10 +312,22 @@ def _store_batch(
         )
         for one in accepted
     )
-    if announce:
+    if announce and announce_together and messages:
+        transaction.on_commit(_after_commit_announce_many([m.pk for m in messages]), robust=True)
+    elif announce:
         for message in messages:
             transaction.on_commit(_after_commit_announce(message.pk), robust=True)
-    return BatchOutcome(stored=len(messages), already_present=present, rejected=rejected)
+    # PostgreSQL's bulk_create returns each row's id (INSERT ... RETURNING).
+    message_ids.update((m.external_id, m.pk) for m in messages)
+    items = tuple(
+        BatchItem(outcome, reason=_CONVERSATION_OF_ANOTHER_PATIENT)
+        if outcome == BatchItemOutcome.REJECTED
+        else BatchItem(outcome, message_ids[one.external_id])
+        for one, outcome in zip(incoming, outcomes, strict=True)
+    )
+    return BatchOutcome(
+        stored=len(messages), already_present=present, rejected=rejected, items=items
+    )
 
 
 def _batch_patients(
@@ -324,6 +384,16 @@ def _after_commit_announce(message_id: int):
     return announce_message_received
 
 
+def _after_commit_announce_many(message_ids: list[int]):
+    # Named, like _after_commit_announce. robust (the caller's on_commit): a failing
+    # enqueue (broker down) must not fail the post; the stored messages stay received and
+    # the stuck-message sweep announces each again.
+    def announce_messages_received() -> None:
+        messages_received.send(sender=Message, message_ids=message_ids)
+
+    return announce_messages_received
+
+
 def announce_received(*, message_id: int) -> None:
     """Announce a stored message again (the stuck-message sweep): the same signal."""
     _after_commit_announce(message_id)()
@@ -370,10 +440,11 @@ def record_evisit_consent(*, patient: Patient, at: datetime.datetime) -> None:
 
 def lock_message(*, message_id: int) -> Message:
     """The message row locked for the caller's transaction (classify and route re-check
-    its status under this lock), with its conversation and patient."""
+    its status under this lock), with its conversation, patient and clinic (whose
+    configuration version tells a worker whether its cached configuration is current)."""
     return (
         Message.objects.select_for_update(of=("self",))
-        .select_related("conversation__patient")
+        .select_related("conversation__patient", "clinic")
         .get(pk=message_id)
     )
 
@@ -385,7 +456,7 @@ def lock_received_messages(*, first_id: int, limit: int) -> list[Message]:
     own_first = Case(When(pk=first_id, then=Value(0)), default=Value(1))
     return list(
         Message.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("conversation__patient")
+        .select_related("conversation__patient", "clinic")
         .filter(status=Message.Status.RECEIVED)
         .order_by(own_first, "id")[:limit]
     )

@@ -5,3 +5,8 @@ from django.dispatch import Signal
 
 # Sent after the transaction that stored a new patient message commits; kwargs: message_id.
 message_received = Signal()
+
+# Sent once after the transaction that stored a batch of new patient messages commits (the
+# bulk intake, inbox.services.receive_messages_batch with announce_together), instead of
+# message_received for each; kwargs: message_ids, a list in the batch's order.
+messages_received = Signal()

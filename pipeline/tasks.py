@@ -6,10 +6,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from config.celery import DATABASE_RETRY
 from inbox import services as inbox_services
+from pipeline.priority import message_triage_priority
 from routing import services as routing_services
 from triage import services as triage_services
 from triage import shadow as triage_shadow
@@ -20,13 +22,20 @@ STUCK_BATCH = 500
 
 @shared_task(**DATABASE_RETRY)
 def classify_and_route(message_id: int) -> None:
-    # Delivery is at least once: this can run twice for one message. Both services
-    # re-check status under a row lock, so a second run changes nothing.
-    triage_services.classify(message_id=message_id)
-    routing_services.route(message_id=message_id)
+    # Delivery is at least once: this can run twice for one message. Both steps re-check
+    # the status under the message's row lock, so a second run changes nothing. One
+    # transaction: routing uses the message, conversation, patient, clinic and
+    # classification as classification loaded them, under the lock it took.
+    with transaction.atomic():
+        classification = triage_services.classify_in_transaction(message_id=message_id)
+        if classification is None:
+            return
+        routing_services.route_classified(
+            message=classification.message, classification=classification
+        )
     # After routing, so a candidate in shadow never delays or changes it; it logs and
     # ignores its own failures.
-    triage_shadow.classify_in_shadow(message_id=message_id)
+    triage_shadow.classify_in_shadow(message_id=message_id, clinic=classification.message.clinic)
 
 
 @shared_task(**DATABASE_RETRY)
@@ -45,7 +54,28 @@ def requeue_stuck(*, now: datetime.datetime) -> int:
         limit=STUCK_BATCH,
     )
     for message_id in taken:
-        classify_and_route.delay(message_id)
+        # At the priority the message's red flags give it: a stuck emergent message
+        # still goes ahead of the routine ones waiting (pipeline/priority.py).
+        classify_and_route.apply_async(
+            (message_id,), priority=message_triage_priority(message_id=message_id)
+        )
     if taken:
         logger.warning("re-enqueued %s stuck messages", len(taken))
     return len(taken)
+
+
+@shared_task(**DATABASE_RETRY)
+def classify_and_route_many(message_ids: list[int]) -> None:
+    """A burst's messages (the bulk intake: pipeline.receivers sends one task per chunk),
+    each as classify_and_route does it, one after another. A message that fails is logged
+    and left received (or classified), and the others go on: the stuck-message sweep
+    enqueues it again. A database error is the exception: it would fail the rest as well,
+    so the whole chunk is retried (each message re-checks its status, so the ones already
+    routed change nothing)."""
+    for message_id in message_ids:
+        try:
+            classify_and_route.run(message_id)
+        except DATABASE_RETRY["autoretry_for"]:
+            raise
+        except Exception:
+            logger.exception("classify_and_route of message %s failed in a batch", message_id)

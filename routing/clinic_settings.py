@@ -3,10 +3,12 @@ auto-reply wording, on-call staff and who holds which role."""
 
 import datetime
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 
 import holidays
 
+from accounts.configuration import PerClinicCache
 from accounts.models import Absence, Clinic, Membership, Role, User
 from routing import sla
 from routing.models import (
@@ -18,6 +20,7 @@ from routing.models import (
     Queue,
     RoutingRule,
     SlaPolicy,
+    WebhookSubscription,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,9 +64,86 @@ WITHOUT_AFTER_HOURS_LINE = {
 }
 
 
+@dataclass(frozen=True)
+class ClinicConfiguration:
+    """What routing reads of a clinic for every message, read once per configuration
+    version (accounts.configuration) and shared by every message of the clinic in this
+    process until a change gives the clinic a new version. Read only: nobody saves the
+    model instances it holds."""
+
+    clinic_routing: ClinicRouting
+    routing_rules: tuple
+    queue_roles: dict[int, str]
+    queues: dict[int, Queue]
+    default_queues: dict[str, Queue]
+    sla_rules: tuple[sla.SlaRule, ...]
+    business_calendar: sla.BusinessCalendar
+    auto_replies: dict[tuple[str, str], str]
+    webhook_subscriptions: tuple[WebhookSubscription, ...]
+
+
+def _read_configuration(clinic: Clinic) -> ClinicConfiguration:
+    routing_settings = ClinicRouting.objects.filter(clinic=clinic).first() or ClinicRouting(
+        clinic=clinic
+    )
+    windows: dict[int, list[tuple[datetime.time, datetime.time]]] = {}
+    for hours in BusinessHours.objects.filter(clinic=clinic):
+        windows.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
+    queues = list(Queue.objects.filter(clinic=clinic).order_by("pk"))
+    default_queues: dict[str, Queue] = {}
+    for queue in queues:
+        if queue.is_role_default:
+            default_queues.setdefault(queue.role, queue)
+    return ClinicConfiguration(
+        clinic_routing=routing_settings,
+        routing_rules=tuple(
+            rule.as_rule() for rule in RoutingRule.objects.filter(clinic=clinic, enabled=True)
+        ),
+        queue_roles={queue.pk: queue.role for queue in queues},
+        queues={queue.pk: queue for queue in queues},
+        default_queues=default_queues,
+        sla_rules=tuple(
+            sla.SlaRule(
+                acuity=policy.acuity,
+                target=sla.SlaTarget(sla.Clock(policy.clock), policy.amount),
+                role=policy.role or None,
+            )
+            for policy in SlaPolicy.objects.filter(clinic=clinic)
+        ),
+        business_calendar=sla.BusinessCalendar(
+            time_zone=clinic.time_zone,
+            windows=windows,
+            holidays=_public_holidays(
+                routing_settings.holiday_country, routing_settings.holiday_subdivision
+            ),
+            closures=frozenset(
+                ClinicClosure.objects.filter(clinic=clinic).values_list("date", flat=True)
+            ),
+        ),
+        auto_replies={
+            (template.name, template.language): template.body
+            for template in AutoReplyTemplate.objects.filter(clinic=clinic)
+        },
+        webhook_subscriptions=tuple(
+            WebhookSubscription.objects.filter(clinic=clinic, active=True).order_by("pk")
+        ),
+    )
+
+
+_configurations = PerClinicCache(_read_configuration)
+
+
+def configuration(*, clinic: Clinic) -> ClinicConfiguration:
+    return _configurations.get(clinic)
+
+
+def forget_configurations() -> None:
+    """Drop this process's cached configurations (tests that reuse clinic ids)."""
+    _configurations.clear()
+
+
 def clinic_routing(*, clinic: Clinic) -> ClinicRouting:
-    settings_row = ClinicRouting.objects.filter(clinic=clinic).first()
-    return settings_row or ClinicRouting(clinic=clinic)
+    return configuration(clinic=clinic).clinic_routing
 
 
 @lru_cache(maxsize=64)
@@ -74,49 +154,38 @@ def _public_holidays(country: str, subdivision: str):
 
 
 def business_calendar(*, clinic: Clinic) -> sla.BusinessCalendar:
-    windows: dict[int, list[tuple[datetime.time, datetime.time]]] = {}
-    for hours in BusinessHours.objects.filter(clinic=clinic):
-        windows.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
-    routing_settings = clinic_routing(clinic=clinic)
-    return sla.BusinessCalendar(
-        time_zone=clinic.time_zone,
-        windows=windows,
-        holidays=_public_holidays(
-            routing_settings.holiday_country, routing_settings.holiday_subdivision
-        ),
-        closures=frozenset(
-            ClinicClosure.objects.filter(clinic=clinic).values_list("date", flat=True)
-        ),
-    )
+    return configuration(clinic=clinic).business_calendar
 
 
 def sla_rules(*, clinic: Clinic) -> list[sla.SlaRule]:
-    return [
-        sla.SlaRule(
-            acuity=policy.acuity,
-            target=sla.SlaTarget(sla.Clock(policy.clock), policy.amount),
-            role=policy.role or None,
-        )
-        for policy in SlaPolicy.objects.filter(clinic=clinic)
-    ]
+    return list(configuration(clinic=clinic).sla_rules)
 
 
 def routing_rules(*, clinic: Clinic) -> list:
-    return [rule.as_rule() for rule in RoutingRule.objects.filter(clinic=clinic, enabled=True)]
+    return list(configuration(clinic=clinic).routing_rules)
 
 
 def queue_roles(*, clinic: Clinic) -> dict[int, str]:
-    return dict(Queue.objects.filter(clinic=clinic).values_list("id", "role"))
+    return dict(configuration(clinic=clinic).queue_roles)
+
+
+def role_default_queue(*, clinic: Clinic, role: str) -> Queue | None:
+    return configuration(clinic=clinic).default_queues.get(role)
+
+
+def webhook_subscriptions(*, clinic: Clinic) -> tuple[WebhookSubscription, ...]:
+    return configuration(clinic=clinic).webhook_subscriptions
 
 
 def auto_reply_text(*, clinic: Clinic, name: str, language: str) -> tuple[str, str]:
     """(language, text) of a clinic's automatic reply: the clinic's own wording in the
     patient's language, else ours in that language, else English."""
     language = (language or "en").lower().split("-")[0]
+    own_wording = configuration(clinic=clinic).auto_replies
     for lang in dict.fromkeys((language, "en")):
-        own = AutoReplyTemplate.objects.filter(clinic=clinic, name=name, language=lang).first()
+        own = own_wording.get((name, lang))
         if own is not None:
-            return _with_after_hours_line(own.body, clinic=clinic, language=lang)
+            return _with_after_hours_line(own, clinic=clinic, language=lang)
         if (name, lang) in DEFAULT_AUTO_REPLIES:
             text = DEFAULT_AUTO_REPLIES[(name, lang)].replace("{clinic}", clinic.name)
             return _with_after_hours_line(text, clinic=clinic, language=lang)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import Clinic, User
@@ -55,7 +56,7 @@ def ensure_default_queues(*, clinic: Clinic) -> dict[str, Queue]:
 
 
 def default_queue(*, clinic: Clinic, role: str) -> Queue:
-    queue = Queue.objects.filter(clinic=clinic, role=role, is_role_default=True).first()
+    queue = clinic_settings.role_default_queue(clinic=clinic, role=role)
     return queue or ensure_default_queues(clinic=clinic)[role]
 
 
@@ -95,79 +96,102 @@ def route(*, message_id: int) -> WorkItem | None:
     the one-open-item-per-conversation constraint keep a thread to a single open item."""
     with transaction.atomic():
         message = inbox_services.lock_message(message_id=message_id)
-        if message.status == Message.Status.ROUTED:
-            return _latest_item(message.conversation_id)
-        if message.status != Message.Status.CLASSIFIED:
-            logger.warning("message %s is not classified yet; not routed", message.pk)
-            return None
-        # Serializes routing per thread: two messages of one conversation never both
-        # create an open item.
-        inbox_services.lock_conversation(conversation_id=message.conversation_id)
-        classification = Classification.objects.get(message=message)
-        clinic = Clinic.objects.get(pk=message.clinic_id)
-        decision, target, due_at = decide(
-            message=message, classification=classification, clinic=clinic
-        )
-        queue = (
-            Queue.objects.get(pk=decision.queue_id, clinic=clinic)
-            if decision.queue_id
-            else default_queue(clinic=clinic, role=decision.role)
-        )
-        record = {
-            "rule_id": decision.rule_id,
-            "rule_name": decision.rule_name,
-            "reasons": list(decision.reasons),
-            "role": decision.role,
-            "acuity": decision.acuity,
-            "classified_acuity": classification.acuity,
-            "sla": target.describe(),
-            "message_id": message.pk,
-        }
+        classification = Classification.objects.filter(message=message).first()
+        return route_classified(message=message, classification=classification)
 
-        item = _latest_item(message.conversation_id, lock=True)
-        if item is None:
-            item = WorkItem.objects.create(
-                clinic=clinic,
-                conversation_id=message.conversation_id,
-                message=message,
-                queue=queue,
-                acuity=decision.acuity,
-                acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
-                service_level=decision.role,
-                due_at=due_at,
-                routing_reason=decision.reason[:500],
-                matched_rule_id=decision.rule_id,
-                routing_decision=record,
-            )
-            record_event(item, WorkEvent.Kind.ROUTED, message=message, reason=item.routing_reason)
-            _assign_by_rule(item=item, decision=decision)
-        elif item.status == WorkItem.Status.CLOSED:
-            _reopen(
-                item=item,
-                message=message,
-                queue=queue,
-                decision=decision,
-                due_at=due_at,
-                record=record,
-            )
-            _assign_by_rule(item=item, decision=decision)
-        else:
-            _add_message_to_open_item(
-                item=item, message=message, decision=decision, due_at=due_at, record=record
-            )
 
-        _side_effects(item=item, message=message, decision=decision, clinic=clinic)
-        inbox_services.mark_routed(message=message)
-        webhooks.message_routed(item=item, message=message)
-        return item
+def route_classified(*, message: Message, classification: Classification | None) -> WorkItem | None:
+    """route() inside the caller's transaction, which holds the message's row lock
+    (inbox.services.lock_message, or the classification just made under it): the
+    pipeline classifies and routes a message in one transaction, without reading it
+    again. `message` comes with its conversation, patient and clinic."""
+    if message.status == Message.Status.ROUTED:
+        return _latest_item(message.conversation_id)
+    if message.status != Message.Status.CLASSIFIED or classification is None:
+        logger.warning("message %s is not classified yet; not routed", message.pk)
+        return None
+    # Serializes routing per thread: two messages of one conversation never both create
+    # an open item.
+    inbox_services.lock_conversation(conversation_id=message.conversation_id)
+    clinic = message.clinic
+    decision, target, due_at = decide(message=message, classification=classification, clinic=clinic)
+    queue = (
+        _rule_queue(clinic=clinic, queue_id=decision.queue_id)
+        if decision.queue_id
+        else default_queue(clinic=clinic, role=decision.role)
+    )
+    record = {
+        "rule_id": decision.rule_id,
+        "rule_name": decision.rule_name,
+        "reasons": list(decision.reasons),
+        "role": decision.role,
+        "acuity": decision.acuity,
+        "classified_acuity": classification.acuity,
+        "sla": target.describe(),
+        "message_id": message.pk,
+    }
+
+    item = _latest_item(message.conversation_id, lock=True)
+    if item is not None:
+        # The clinic and queue this worker holds already, rather than a read of each.
+        item.clinic = clinic
+        item.queue = (
+            clinic_settings.configuration(clinic=clinic).queues.get(item.queue_id) or item.queue
+        )
+    if item is None:
+        item = WorkItem.objects.create(
+            clinic=clinic,
+            conversation_id=message.conversation_id,
+            message=message,
+            queue=queue,
+            acuity=decision.acuity,
+            acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
+            service_level=decision.role,
+            due_at=due_at,
+            routing_reason=decision.reason[:500],
+            matched_rule_id=decision.rule_id,
+            routing_decision=record,
+        )
+        record_event(item, WorkEvent.Kind.ROUTED, message=message, reason=item.routing_reason)
+        _assign_by_rule(item=item, decision=decision)
+    elif item.status == WorkItem.Status.CLOSED:
+        _reopen(
+            item=item,
+            message=message,
+            queue=queue,
+            decision=decision,
+            due_at=due_at,
+            record=record,
+        )
+        _assign_by_rule(item=item, decision=decision)
+    else:
+        _add_message_to_open_item(
+            item=item, message=message, decision=decision, due_at=due_at, record=record
+        )
+
+    _side_effects(item=item, message=message, decision=decision, clinic=clinic)
+    inbox_services.mark_routed(message=message)
+    webhooks.message_routed(item=item, message=message)
+    return item
 
 
 def _latest_item(conversation_id: int, *, lock: bool = False) -> WorkItem | None:
-    items = WorkItem.objects.filter(conversation_id=conversation_id)
+    """The conversation's unanswered item (at most one, by constraint), else the one
+    closed last: one statement."""
+    items = WorkItem.objects.filter(conversation_id=conversation_id).order_by(
+        Case(When(status=WorkItem.Status.CLOSED, then=Value(1)), default=Value(0)),
+        F("closed_at").desc(nulls_last=True),
+        "-id",
+    )
     if lock:
-        items = items.select_for_update()
-    unanswered = items.exclude(status=WorkItem.Status.CLOSED).first()
-    return unanswered or items.order_by("-closed_at", "-id").first()
+        items = items.select_for_update(of=("self",))
+    return items.select_related("claimed_by").first()
+
+
+def _rule_queue(*, clinic: Clinic, queue_id: int) -> Queue:
+    """The queue a rule names (rules.evaluate checked it is this clinic's)."""
+    queue = clinic_settings.configuration(clinic=clinic).queues.get(queue_id)
+    return queue or Queue.objects.get(pk=queue_id, clinic=clinic)
 
 
 def _reopen(*, item, message, queue, decision, due_at, record) -> None:

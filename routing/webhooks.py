@@ -29,7 +29,8 @@ from django.utils import timezone
 from accounts.models import Clinic
 from config.celery import DATABASE_RETRY
 from inbox.models import Message
-from routing.models import WebhookDelivery, WebhookEvent, WebhookSubscription, WorkItem
+from routing import clinic_settings
+from routing.models import WebhookDelivery, WebhookEvent, WorkItem
 from routing.notifications import sign
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,7 @@ def emit(
     transaction of the change. `phi` (message text) is added to `data` only for the
     subscriptions marked to carry it."""
     subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(clinic=clinic, active=True).order_by("pk")
-        if event in s.events
+        s for s in clinic_settings.webhook_subscriptions(clinic=clinic) if event in s.events
     ]
     if not subscriptions:
         return []

@@ -2,11 +2,12 @@
 the evaluation: the model's recall-first decision, then the red-flag layer on top."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError
 
+from accounts.models import Clinic
 from triage.ml.classifier import TriageInput, TriagePrediction
 from triage.ml.decision import classify_items
 from triage.ml.ensemble import EnsembleModel
@@ -25,14 +26,18 @@ class TriageResult:
     model_version: ModelVersion | None
 
 
-def predict_triage(items: Sequence[TriageInput], *, fast: bool = False) -> list[TriageResult]:
+def predict_triage(
+    items: Sequence[TriageInput], *, fast: bool = False, clinics: Iterable[Clinic] = ()
+) -> list[TriageResult]:
     """The active model's labels with red flags on top. Raises NoActiveModel when no
     model is active; never trains (training takes minutes: triage.tasks does it).
 
     `fast`: the version's TF-IDF model alone (an ensemble's own, with its own
     thresholds). An ensemble whose transformer fails to run falls back to it too, so a
-    broken ONNX graph costs accuracy, not the classification."""
-    loaded = active_model()
+    broken ONNX graph costs accuracy, not the classification. `clinics`: the messages'
+    clinics, read with them, whose configuration versions tell whether the active
+    version this process knows is still the active one (model_registry.active_model)."""
+    loaded = active_model(clinics=clinics)
     model = fast_path(loaded.model) if fast else loaded.model
     try:
         classified = classify_items(model, items)
@@ -69,13 +74,13 @@ def labels_for(item: TriageInput) -> dict:
     return labels_for_batch([item])[0]
 
 
-def labels_for_batch(items: Sequence[TriageInput]) -> list[dict]:
+def labels_for_batch(items: Sequence[TriageInput], *, clinics: Iterable[Clinic] = ()) -> list[dict]:
     """A classification's fields per message, from one model call. A model that is
     missing or fails gives the unclassified labels (nurse triage, urgent, for review); a
     database error propagates, so a task retries instead of storing a fallback it did not
     need."""
     try:
-        results = predict_triage(items)
+        results = predict_triage(items, clinics=clinics)
     except DatabaseError:
         raise
     except NoActiveModel:

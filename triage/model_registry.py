@@ -4,6 +4,7 @@ import hashlib
 import io
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import joblib
@@ -13,6 +14,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from accounts.configuration import AcrossClinicsCache, configuration_changed
+from accounts.models import Clinic
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
 from triage.ml.corpus import corpus_hash, load_corpus
 from triage.ml.ensemble import ENSEMBLE_VARIANT, EnsembleModel
@@ -172,11 +175,23 @@ def fast_path(model: TriageModel | EnsembleModel) -> TriageModel:
     return model.tfidf if isinstance(model, EnsembleModel) else model
 
 
-def active_model() -> LoadedModel:
-    """The active model, loaded once per process; a promotion is picked up on the next call
-    because the active id is looked up each time (one indexed query). Never trains: that
-    takes minutes, and this runs inside a message's row-locked transaction."""
-    active_id = ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+def _active_model_id() -> int | None:
+    return ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+
+
+# Which version is active, kept between messages while their clinics' configuration
+# versions say no model was registered or activated since (accounts.configuration).
+_active_id = AcrossClinicsCache(_active_model_id)
+
+
+def active_model(*, clinics: Iterable[Clinic] = ()) -> LoadedModel:
+    """The active model, loaded once per process. Which version is active is looked up
+    (one indexed query) unless the clinics of the messages at hand were all seen, at
+    their current configuration version, when it was last looked up: a promotion gives
+    every clinic a new version, so it is picked up by the next message. Never trains:
+    that takes minutes, and this runs inside a message's row-locked transaction."""
+    clinics = list(clinics)
+    active_id = _active_id.get(clinics) if clinics else _active_model_id()
     if active_id is None:
         raise NoActiveModel("no active triage model")
     with _cache_lock:
@@ -187,6 +202,10 @@ def active_model() -> LoadedModel:
             _cache.clear()
             _cache[active_id] = loaded
         return loaded
+
+
+def forget_active_model() -> None:
+    _active_id.clear()
 
 
 def shadow_model(version: ModelVersion) -> TriageModel | EnsembleModel:
@@ -210,6 +229,7 @@ def activate_model_version(*, version_id: int) -> ModelVersion:
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(pk=version_id).update(is_active=True)
+        configuration_changed(clinic_id=None)
         # An expired period keeps its own end.
         ShadowPeriod.objects.filter(model_version_id=version_id, is_open=True).update(
             is_open=False, ended_at=Least(F("ends_at"), Value(timezone.now()))

@@ -40,19 +40,28 @@ def classify(*, message_id: int) -> Classification | None:
     classified as the classifier-failure path (urgent, nurse triage, needs review) and
     the default model is trained on the slow queue; nothing trains here."""
     with transaction.atomic():
-        batch = inbox_services.lock_received_messages(
-            first_id=message_id, limit=max(1, settings.TRIAGE_BATCH_SIZE)
-        )
-        classified = _classify_locked(batch)
-    own = next((c for c in classified if c.message_id == message_id), None)
+        return classify_in_transaction(message_id=message_id)
+
+
+def classify_in_transaction(*, message_id: int) -> Classification | None:
+    """classify() inside the caller's transaction, which on return holds the message's
+    row lock: routing goes on in the same transaction with the message (and its
+    conversation, patient and clinic) as loaded here (pipeline). None for a message that
+    is not to be classified (imported history)."""
+    batch = inbox_services.lock_received_messages(
+        first_id=message_id, limit=max(1, settings.TRIAGE_BATCH_SIZE)
+    )
+    own = next((c for c in _classify_locked(batch) if c.message_id == message_id), None)
     if own is not None:
         return own
     # Classified already, or another worker's batch holds it: wait for that one.
-    with transaction.atomic():
-        message = inbox_services.lock_message(message_id=message_id)
-        if message.status != Message.Status.RECEIVED:
-            return Classification.objects.filter(message=message).first()
-        return _classify_locked([message])[0]
+    message = inbox_services.lock_message(message_id=message_id)
+    if message.status != Message.Status.RECEIVED:
+        classification = Classification.objects.filter(message=message).first()
+        if classification is not None:
+            classification.message = message  # the locked row, not a second read
+        return classification
+    return _classify_locked([message])[0]
 
 
 def _classify_locked(messages: list[Message]) -> list[Classification]:
@@ -67,7 +76,7 @@ def _classify_locked(messages: list[Message]) -> list[Classification]:
         )
         for m in messages
     ]
-    all_labels = labels_for_batch(items)
+    all_labels = labels_for_batch(items, clinics=[m.clinic for m in messages])
     if (
         any(labels["unclassified"] for labels in all_labels)
         and not ModelVersion.objects.filter(is_active=True).exists()

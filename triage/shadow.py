@@ -6,13 +6,15 @@ made meanwhile) before a superuser promotes it."""
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from rest_framework import status
 
-from accounts.models import User
+from accounts.configuration import AcrossClinicsCache
+from accounts.models import Clinic, User
 from config.errors import DomainError
 from inbox.models import Message
 from triage.ml.decision import classify_items
@@ -75,19 +77,23 @@ def start_shadow(
             raise ShadowRefused("Another version was put in shadow at the same moment.") from exc
 
 
-def classify_in_shadow(*, message_id: int) -> ShadowClassification | None:
+def classify_in_shadow(
+    *, message_id: int, clinic: Clinic | None = None
+) -> ShadowClassification | None:
     """The candidate in shadow classifies a message the active model classified, after it
     was routed (classify_and_route). Whatever goes wrong here is logged and ignored: the
     message is routed already, and a shadow must never cost a patient anything."""
     try:
-        return _classify_in_shadow(message_id, now=timezone.now())
+        return _classify_in_shadow(message_id, now=timezone.now(), clinic=clinic)
     except Exception:
         logger.exception("the model in shadow failed on message %s; ignored", message_id)
         return None
 
 
-def _classify_in_shadow(message_id: int, *, now: datetime.datetime) -> ShadowClassification | None:
-    period = current_shadow(now=now)
+def _classify_in_shadow(
+    message_id: int, *, now: datetime.datetime, clinic: Clinic | None
+) -> ShadowClassification | None:
+    period = current_shadow(now=now, clinics=[clinic] if clinic is not None else [])
     if period is None:
         return None
     classification = (
@@ -127,13 +133,26 @@ def _classify_in_shadow(message_id: int, *, now: datetime.datetime) -> ShadowCla
 # --- reads -----------------------------------------------------------------------------
 
 
-def current_shadow(*, now: datetime.datetime) -> ShadowPeriod | None:
-    """The shadow period running now: open and not past its end (it ends by itself)."""
-    return (
-        ShadowPeriod.objects.select_related("model_version")
-        .filter(is_open=True, started_at__lte=now, ends_at__gt=now)
-        .first()
-    )
+def _open_shadow() -> ShadowPeriod | None:
+    return ShadowPeriod.objects.select_related("model_version").filter(is_open=True).first()
+
+
+# The open period, kept between messages while their clinics' configuration versions say
+# no period was started or ended since (accounts.configuration).
+_open_shadow_period = AcrossClinicsCache(_open_shadow)
+
+
+def current_shadow(
+    *, now: datetime.datetime, clinics: Iterable[Clinic] = ()
+) -> ShadowPeriod | None:
+    """The shadow period running now: open and not past its end (it ends by itself).
+    `clinics`: read with the message at hand; their versions tell whether the period
+    this process knows is still the open one."""
+    clinics = list(clinics)
+    period = _open_shadow_period.get(clinics) if clinics else _open_shadow()
+    if period is None or not (period.started_at <= now < period.ends_at):
+        return None
+    return period
 
 
 def period_end(period: ShadowPeriod, *, now: datetime.datetime) -> datetime.datetime:

@@ -58,7 +58,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 
 # Who does each job: (method or None for any, path pattern, principal); the first match.
 PRINCIPALS = [
-    ("POST", r"^/api/v1/messages$", "integration"),
+    ("POST", r"^/api/v1/messages(:batch)?$", "integration"),
     (None, r"^/api/v1/outgoing-messages", "integration"),
     (None, r"^/fhir/", "integration"),
     (None, r"^/api/v1/billing/", "billing"),

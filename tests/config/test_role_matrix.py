@@ -623,6 +623,13 @@ PROBES = [
     # The portal's endpoints.
     Probe("api/v1/messages", "post", lambda w, i: "/api/v1/messages", integration_only, payload),
     Probe(
+        "api/v1/messages:batch",
+        "post",
+        lambda w, i: "/api/v1/messages:batch",
+        integration_only,
+        lambda w: {"messages": [payload(w)]},
+    ),
+    Probe(
         "api/v1/outgoing-messages",
         "get",
         lambda w, i: f"/api/v1/outgoing-messages?clinic={w.clinic.slug}",

@@ -107,6 +107,14 @@ ROUTES = [
         "messages:write",
         target=lambda c: Target(body=portal_message(c)),
     ),
+    # A batch naming clinic B is answered 200, each message rejected as not found.
+    Row(
+        "api/v1/messages:batch",
+        "post",
+        "messages:write",
+        target=lambda c: Target(body={"messages": [portal_message(c)]}),
+        cross_status=200,
+    ),
     Row(
         "api/v1/messages",
         "get",

@@ -593,6 +593,10 @@ SHOWS_NO_PATIENT = {
     "api/schema/": "the OpenAPI description of the API: paths and shapes, no data",
     "api/docs/": "Swagger UI's page over that description",
     "api/v1/time-entries": "a conversation's time: ids, staff, roles and seconds",
+    "api/v1/messages:batch": (
+        "the portal posts messages (POST); each one's position, outcome and id back, or the "
+        "fields it got wrong"
+    ),
     "api/v1/queues": "queue ids, names and roles",
     "api/v1/routing-rules": "rule names, order, conditions and actions: no patient",
     "api/v1/work-items/<int:item_id>/time": "minutes from another system (POST): ids back",

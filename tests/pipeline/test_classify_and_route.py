@@ -26,7 +26,7 @@ def test_running_classify_and_route_twice_creates_nothing_new(active_model_versi
 
 
 def test_classifier_failure_routes_to_nurse_triage_as_urgent(monkeypatch, active_model_version):
-    def broken_model(items):
+    def broken_model(items, **kwargs):
         raise RuntimeError("model file unreadable")
 
     monkeypatch.setattr(classification_module, "predict_triage", broken_model)
@@ -50,7 +50,7 @@ def test_a_second_message_in_an_open_thread_joins_its_item_and_raises_acuity(mon
 
     answers = iter([("routine", "clerical"), ("emergent", "nurse")])
 
-    def scripted_model(items):
+    def scripted_model(items, **kwargs):
         # One answer per message, oldest first: the worker classifies waiting messages
         # of a batch in one call.
         return [

@@ -279,7 +279,7 @@ def test_a_model_promoted_while_training_is_not_replaced(monkeypatch, delays, tr
 
 
 def test_a_database_error_from_the_model_propagates_and_stores_nothing(monkeypatch, delays):
-    def database_gone(items):
+    def database_gone(items, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(classification_module, "predict_triage", database_gone)
@@ -297,7 +297,7 @@ def test_a_database_error_from_the_model_propagates_and_stores_nothing(monkeypat
 def test_a_failing_model_gives_the_unclassified_labels(
     monkeypatch, django_capture_on_commit_callbacks, active_model_version
 ):
-    def broken_model(items):
+    def broken_model(items, **kwargs):
         raise RuntimeError("model file unreadable")
 
     monkeypatch.setattr(classification_module, "predict_triage", broken_model)

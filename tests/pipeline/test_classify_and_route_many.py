@@ -1,0 +1,90 @@
+"""The bulk intake's routing: one classify_and_route_many task per chunk of a batch, each
+message as classify_and_route does it, one failure not stopping the others."""
+
+import pytest
+from django.db import OperationalError
+
+from config.celery import app as celery_app
+from inbox.models import Message
+from inbox.signals import messages_received
+from pipeline import receivers
+from pipeline import tasks as pipeline_tasks
+from routing.models import WorkItem
+from tests.inbox.factories import MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_batched_task_routes_every_message(active_model_version):
+    messages = MessageFactory.create_batch(5)
+
+    pipeline_tasks.classify_and_route_many.delay([m.pk for m in messages])
+
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.ROUTED}
+    assert WorkItem.objects.count() == 5
+
+
+def test_one_failing_message_is_logged_and_the_others_are_routed(
+    active_model_version, monkeypatch, caplog
+):
+    first, broken, last = MessageFactory.create_batch(3)
+    run = pipeline_tasks.classify_and_route.run
+
+    def fails_for_one(message_id: int) -> None:
+        if message_id == broken.pk:
+            raise RuntimeError("a bug in one message's path")
+        run(message_id)
+
+    monkeypatch.setattr(pipeline_tasks.classify_and_route, "run", fails_for_one)
+
+    pipeline_tasks.classify_and_route_many.delay([first.pk, broken.pk, last.pk])
+
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert (statuses[first.pk], statuses[last.pk]) == (Message.Status.ROUTED,) * 2
+    # Received, or classified with the first one's batch: for the stuck-message sweep.
+    assert statuses[broken.pk] in Message.AWAITING_ROUTING
+    assert f"classify_and_route of message {broken.pk} failed in a batch" in caplog.text
+
+
+def test_a_database_error_fails_the_chunk_so_that_it_is_retried(monkeypatch):
+    message = MessageFactory()
+
+    def database_gone(message_id: int) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline_tasks.classify_and_route, "run", database_gone)
+
+    # Called directly, Celery's retry re-raises; in a worker it is retried with backoff.
+    with pytest.raises(OperationalError):
+        pipeline_tasks.classify_and_route_many.run([message.pk])
+
+
+def test_it_goes_to_the_triage_queue_as_classify_and_route_does():
+    router = celery_app.amqp.router
+
+    def queue_of(name: str) -> str:
+        return router.route({}, name, args=(), kwargs={})["queue"].name
+
+    assert queue_of("pipeline.tasks.classify_and_route_many") == "triage"
+    assert queue_of("pipeline.tasks.classify_and_route_many") == queue_of(
+        "pipeline.tasks.classify_and_route"
+    )
+
+
+def test_a_batch_is_enqueued_in_chunks_of_50_and_a_red_flag_alone(monkeypatch):
+    routine = MessageFactory.create_batch(120, body="Can I move my appointment?")
+    emergent = MessageFactory(body="Crushing chest pain since this morning, I feel faint.")
+    chunks, alone = [], []
+    monkeypatch.setattr(receivers.classify_and_route_many, "delay", chunks.append)
+    monkeypatch.setattr(
+        receivers.classify_and_route,
+        "apply_async",
+        lambda args, priority: alone.append((args, priority)),
+    )
+    ids = [m.pk for m in routine[:60]] + [emergent.pk] + [m.pk for m in routine[60:]]
+
+    messages_received.send(sender=Message, message_ids=ids)
+
+    assert [len(chunk) for chunk in chunks] == [50, 50, 20]
+    assert [pk for chunk in chunks for pk in chunk] == [m.pk for m in routine]  # in order
+    assert alone == [((emergent.pk,), 0)]  # the highest priority: ahead of every chunk
