@@ -68,7 +68,7 @@ def single_latencies(model, messages) -> tuple[float, float]:
     return latencies[len(latencies) // 2], percentile(latencies, 0.99)
 
 
-def bench_tfidf(args, pool) -> None:
+def bench_tfidf(args, pool) -> float:
     uses_embeddings = VARIANTS[args.variant].embeddings
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -93,9 +93,10 @@ def bench_tfidf(args, pool) -> None:
         f"= {len(batch) / elapsed:,.0f} messages/s"
     )
     print(f"  single message: p50 {p50:.2f} ms, p99 {p99:.2f} ms over {args.single} messages")
+    return len(batch) / elapsed
 
 
-def bench_ensemble(args, pool) -> None:
+def bench_ensemble(args, pool) -> float | None:
     version = ModelVersion.objects.filter(metrics__variant=ENSEMBLE_VARIANT).order_by("-id").first()
     if version is None:
         print(
@@ -103,7 +104,7 @@ def bench_ensemble(args, pool) -> None:
             "  DEBUG=1 .venv/bin/python manage.py train_triage_model "
             f"--variant {ENSEMBLE_VARIANT} --no-activate"
         )
-        return
+        return None
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))  # two cores
     model = _load(version)
@@ -124,6 +125,7 @@ def bench_ensemble(args, pool) -> None:
         f"{elapsed:.2f}s = {len(batch) / elapsed:,.0f} messages/s"
     )
     print(f"  single message: p50 {p50:.2f} ms, p99 {p99:.2f} ms over {args.single} messages")
+    return len(batch) / elapsed
 
 
 def main() -> None:
@@ -141,10 +143,15 @@ def main() -> None:
     ] + real_questions()
     # A fixed shuffle: batches mix short portal messages and long questions, as an inbox does.
     pool = [pool[(i * 7919) % len(pool)] for i in range(len(pool))]
+    rates = {}
     if args.path in ("both", "ensemble"):
-        bench_ensemble(args, pool)  # first: the TF-IDF half pins the process to one core
+        # First: the TF-IDF half pins the process to one core.
+        rates["classify_ensemble"] = bench_ensemble(args, pool)
     if args.path in ("both", "tfidf"):
-        bench_tfidf(args, pool)
+        rates["classify_tfidf"] = bench_tfidf(args, pool)
+    for name, rate in rates.items():
+        if rate is not None:
+            print(f"{name}: {rate:.0f} msg/s")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ def main() -> None:
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     target = 1000
     print(f"target >= {target} rows/s: {'met' if args.rows / first >= target else 'NOT met'}")
+    print(f"import_rows: {args.rows / first:.0f} rows/s")
 
 
 if __name__ == "__main__":

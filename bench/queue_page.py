@@ -2,7 +2,7 @@
 
 Renders GET /work/?queue=<nurse triage> in-process (Django test client: the whole
 request through middleware, views, queries and templates, no network) and prints p50
-and p95 and the number of SQL queries per page.
+and p95 and the number of SQL queries per page; the last line is `queue_page_p95: <p95> ms`.
 
     DEBUG=1 .venv/bin/python bench/queue_page.py [--items 100000] [--requests 200] [--rebuild]
 
@@ -142,6 +142,7 @@ def main() -> None:
         f"queue page ({args.requests} requests): p50 {statistics.median(timings):.1f} ms, "
         f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms; {len(queries)} SQL queries per page"
     )
+    print(f"queue_page_p95: {p95:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ flushes. Its worker processes are stopped on exit.
 """
 
 import argparse
+import json
 import os
 import statistics
 import threading
@@ -36,6 +37,7 @@ from bench_processes import use_bench_broker
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-route-not-a-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
 use_bench_database("portal_triage_bench_route")
 use_bench_broker(9)
 
@@ -55,7 +57,9 @@ from bench_processes import (  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
+from django.test import Client  # noqa: E402
 
+from accounts.services import issue_api_token  # noqa: E402
 from inbox.models import Message  # noqa: E402
 from inbox.services import (  # noqa: E402
     IncomingMessage,
@@ -68,6 +72,7 @@ from routing.models import Queue  # noqa: E402
 
 SLUG = "bench-route"
 CHUNK = 250
+ENDPOINT_BATCH = 500
 WORKERS = 2
 
 
@@ -94,13 +99,47 @@ class FirstEnqueue:
             self.at = time.time()
 
 
-def end_to_end(*, clinic, integration, messages: int, run: int, ingest: str) -> float:
+def post_through_the_bulk_endpoint(batch: list[IncomingMessage], token: str) -> None:
+    client = Client(SERVER_NAME="localhost")
+    for start in range(0, len(batch), ENDPOINT_BATCH):
+        payload = {
+            "messages": [
+                {
+                    "external_id": one.external_id,
+                    "clinic": SLUG,
+                    "patient": {"mrn": one.patient.mrn, "name": one.patient.name},
+                    "subject": one.subject,
+                    "body": one.body,
+                }
+                for one in batch[start : start + ENDPOINT_BATCH]
+            ]
+        }
+        response = client.post(
+            "/api/v1/messages:batch",
+            json.dumps(payload),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            secure=True,  # as behind the TLS proxy (production settings redirect plain HTTP)
+        )
+        if response.status_code != 200 or response.json()["rejected"]:
+            raise RuntimeError(
+                f"bulk intake refused: {response.status_code} {response.content[:300]!r}"
+            )
+
+
+def end_to_end(
+    *, clinic, integration, messages: int, run: int, ingest: str, token: str = ""
+) -> float:
     empty_message_tables()
     flush_broker()
     texts = corpus_texts()
     first = FirstEnqueue()
     batch = [incoming(n, texts, run) for n in range(messages)]
-    if ingest == "batch":
+    if ingest == "endpoint":
+        # The clock starts at the first request, before anything is stored or enqueued.
+        first.at = time.time()
+        post_through_the_bulk_endpoint(batch, token)
+    elif ingest == "batch":
         for start in range(0, messages, CHUNK):
             receive_messages_batch(
                 clinic=clinic, incoming=batch[start : start + CHUNK], source=integration
@@ -229,12 +268,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3, help="paired runs, alternating order")
-    parser.add_argument("--ingest", choices=["batch", "one"], default="batch")
+    parser.add_argument(
+        "--ingest",
+        choices=["batch", "one", "endpoint"],
+        default="batch",
+        help="batch: receive_messages_batch, one task per message; one: receive_message; "
+        "endpoint: POST /api/v1/messages:batch (500 per request), batched routing tasks",
+    )
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
     ensure_active_model()
     clinic, integration = bench_clinic(SLUG)
+    _, token = issue_api_token(user=integration.account, created_by=None, scopes=["messages:write"])
     children = Children()
     try:
         for n in range(WORKERS):
@@ -257,6 +303,7 @@ def main() -> None:
                         messages=args.messages,
                         run=run,
                         ingest=args.ingest,
+                        token=token,
                     )
                 else:
                     results[which] = floor(clinic=clinic, messages=args.messages, run=run)
@@ -275,7 +322,8 @@ def main() -> None:
         f"(median of paired ratios {paired_ratio:.3f})"
     )
     ratio = e2e / floor_rate
-    print(f"route_end_to_end: {e2e:.1f} msg/s (floor {floor_rate:.1f} msg/s, ratio {ratio:.3f})")
+    name = "route_bulk_endpoint" if args.ingest == "endpoint" else "route_end_to_end"
+    print(f"{name}: {e2e:.1f} msg/s (floor {floor_rate:.1f} msg/s, ratio {ratio:.3f})")
 
 
 if __name__ == "__main__":

@@ -53,10 +53,12 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     tasks = [(s, args.folds, f) for s in args.seeds for f in range(args.folds)]
+    started = time.monotonic()
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(_task, *t) for t in tasks]
         for done, future in enumerate(futures, start=1):
             print(f"[{done}/{len(tasks)}] {future.result()}", flush=True)
+    print(f"transformer_oof: {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,11 @@ def main() -> None:
             print(f"| {label} | {target} | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "runs": results}, indent=1))
+    # The figure the issue leads with: the real questions' urgency AUC of the last
+    # variant in the table (the ensemble when its probabilities are there).
+    last = names[-1]
+    auc = summary[last]["real_questions.urgency_auc"]["mean"]
+    print(f"triage_v2_real_urgency_auc: {auc:.3f} ({last})")
 
 
 if __name__ == "__main__":
