@@ -462,6 +462,18 @@ def lock_received_messages(*, first_id: int, limit: int) -> list[Message]:
     )
 
 
+def lock_received_messages_of(*, message_ids: list[int]) -> list[Message]:
+    """Those of `message_ids` still received, locked for the caller's transaction in the
+    order of their conversations (two chunks lock conversations in one order, so they
+    never wait on each other in a cycle); rows another worker holds are skipped."""
+    return list(
+        Message.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("conversation__patient", "clinic")
+        .filter(pk__in=message_ids, status=Message.Status.RECEIVED)
+        .order_by("conversation_id", "id")
+    )
+
+
 def lock_conversation(*, conversation_id: int) -> Conversation:
     """Serializes routing per thread: two messages of one conversation never both create
     an open work item."""
@@ -472,6 +484,18 @@ def _set_status(message: Message, status: str) -> None:
     message.status = status
     message.status_changed_at = timezone.now()
     message.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+def mark_classified_many(*, messages: list[Message]) -> None:
+    """received -> classified for messages whose locks the caller holds: one UPDATE."""
+    if any(message.status != Message.Status.RECEIVED for message in messages):
+        raise ValueError("only received messages can be marked classified")
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Message.Status.CLASSIFIED, status_changed_at=now, updated_at=now
+    )
+    for message in messages:
+        message.status, message.status_changed_at = Message.Status.CLASSIFIED, now
 
 
 def mark_classified(*, message: Message) -> None:

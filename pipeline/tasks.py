@@ -15,6 +15,7 @@ from pipeline.priority import message_triage_priority
 from routing import services as routing_services
 from triage import services as triage_services
 from triage import shadow as triage_shadow
+from triage.models import Classification
 
 logger = logging.getLogger(__name__)
 STUCK_BATCH = 500
@@ -66,13 +67,40 @@ def requeue_stuck(*, now: datetime.datetime) -> int:
 
 @shared_task(**DATABASE_RETRY)
 def classify_and_route_many(message_ids: list[int]) -> None:
-    """A burst's messages (the bulk intake: pipeline.receivers sends one task per chunk),
-    each as classify_and_route does it, one after another. A message that fails is logged
-    and left received (or classified), and the others go on: the stuck-message sweep
-    enqueues it again. A database error is the exception: it would fail the rest as well,
-    so the whole chunk is retried (each message re-checks its status, so the ones already
-    routed change nothing)."""
+    """A burst's messages (the bulk intake: pipeline.receivers sends one task per chunk):
+    classified in one model call and routed, all in one transaction. Should anything in
+    it fail, nothing of it is kept and each message goes through classify_and_route on
+    its own; one that fails there is logged and left received (or classified), and the
+    others go on: the stuck-message sweep enqueues it again. A database error is the
+    exception: it would fail the rest as well, so the whole chunk is retried (each
+    message re-checks its status, so the ones already routed change nothing). Messages
+    of the chunk that another worker holds, or that were classified already, also go on
+    their own."""
+    routed: list[Classification] = []
+    try:
+        # The fast path: the chunk classified in one model call and two statements, and
+        # routed in the same transaction (conversations locked in one order).
+        with transaction.atomic():
+            classifications = triage_services.classify_many_in_transaction(message_ids=message_ids)
+            for classification in classifications:
+                routing_services.route_classified(
+                    message=classification.message, classification=classification
+                )
+        routed = classifications
+    except DATABASE_RETRY["autoretry_for"]:
+        raise
+    except Exception:
+        # Nothing of the chunk was kept: each message goes on its own below, so one that
+        # cannot be routed does not hold back the others.
+        logger.exception("a chunk of %s messages failed; routing them one by one", len(message_ids))
+    for classification in routed:
+        triage_shadow.classify_in_shadow(
+            message_id=classification.message_id, clinic=classification.message.clinic
+        )
+    done = {classification.message_id for classification in routed}
     for message_id in message_ids:
+        if message_id in done:
+            continue
         try:
             classify_and_route.run(message_id)
         except DATABASE_RETRY["autoretry_for"]:

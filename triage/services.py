@@ -64,6 +64,15 @@ def classify_in_transaction(*, message_id: int) -> Classification | None:
     return _classify_locked([message])[0]
 
 
+def classify_many_in_transaction(*, message_ids: list[int]) -> list[Classification]:
+    """Those of `message_ids` still received, classified in one model call inside the
+    caller's transaction, which on return holds their row locks (a burst's chunk:
+    pipeline.tasks.classify_and_route_many routes them in the same transaction). In the
+    order of their conversations; messages classified already or held by another worker
+    are not among them."""
+    return _classify_locked(inbox_services.lock_received_messages_of(message_ids=message_ids))
+
+
 def _classify_locked(messages: list[Message]) -> list[Classification]:
     """The caller holds these received messages' locks."""
     if not messages:
@@ -82,10 +91,12 @@ def _classify_locked(messages: list[Message]) -> list[Classification]:
         and not ModelVersion.objects.filter(is_active=True).exists()
     ):
         request_default_model_training()
-    classifications = []
-    for message, labels in zip(messages, all_labels, strict=True):
-        classifications.append(Classification.objects.create(message=message, **labels))
-        inbox_services.mark_classified(message=message)
+    # Two statements for the whole batch, whatever its size.
+    classifications = Classification.objects.bulk_create(
+        Classification(message=message, **labels)
+        for message, labels in zip(messages, all_labels, strict=True)
+    )
+    inbox_services.mark_classified_many(messages=messages)
     return classifications
 
 

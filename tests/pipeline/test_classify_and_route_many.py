@@ -9,6 +9,7 @@ from inbox.models import Message
 from inbox.signals import messages_received
 from pipeline import receivers
 from pipeline import tasks as pipeline_tasks
+from routing import services as routing_services
 from routing.models import WorkItem
 from tests.inbox.factories import MessageFactory
 
@@ -28,14 +29,14 @@ def test_one_failing_message_is_logged_and_the_others_are_routed(
     active_model_version, monkeypatch, caplog
 ):
     first, broken, last = MessageFactory.create_batch(3)
-    run = pipeline_tasks.classify_and_route.run
+    route = routing_services.route_classified
 
-    def fails_for_one(message_id: int) -> None:
-        if message_id == broken.pk:
+    def fails_for_one(*, message, classification):
+        if message.pk == broken.pk:
             raise RuntimeError("a bug in one message's path")
-        run(message_id)
+        return route(message=message, classification=classification)
 
-    monkeypatch.setattr(pipeline_tasks.classify_and_route, "run", fails_for_one)
+    monkeypatch.setattr(routing_services, "route_classified", fails_for_one)
 
     pipeline_tasks.classify_and_route_many.delay([first.pk, broken.pk, last.pk])
 
@@ -43,16 +44,40 @@ def test_one_failing_message_is_logged_and_the_others_are_routed(
     assert (statuses[first.pk], statuses[last.pk]) == (Message.Status.ROUTED,) * 2
     # Received, or classified with the first one's batch: for the stuck-message sweep.
     assert statuses[broken.pk] in Message.AWAITING_ROUTING
+    assert "a chunk of 3 messages failed; routing them one by one" in caplog.text
     assert f"classify_and_route of message {broken.pk} failed in a batch" in caplog.text
+
+
+def test_a_chunk_is_classified_in_one_model_call_and_routed_in_one_transaction(
+    active_model_version, django_assert_max_num_queries
+):
+    from pipeline.tasks import classify_and_route
+
+    warm = MessageFactory()
+    classify_and_route.run(warm.pk)
+    classify_and_route.run(MessageFactory(conversation__clinic=warm.clinic).pk)
+    chunk = MessageFactory.create_batch(20, conversation__clinic=warm.clinic)
+
+    # Per message: the conversation lock, the latest item, the item, its event and the
+    # status; for the chunk: its lock, the classifications and their status.
+    with django_assert_max_num_queries(20 * 5 + 3 + 2):  # + the test's savepoint
+        pipeline_tasks.classify_and_route_many.run([m.pk for m in chunk])
+
+    assert set(
+        Message.objects.filter(pk__in=[m.pk for m in chunk]).values_list("status", flat=True)
+    ) == {Message.Status.ROUTED}
 
 
 def test_a_database_error_fails_the_chunk_so_that_it_is_retried(monkeypatch):
     message = MessageFactory()
 
-    def database_gone(message_id: int) -> None:
+    def database_gone(*args, **kwargs) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(pipeline_tasks.classify_and_route, "run", database_gone)
+    monkeypatch.setattr(
+        pipeline_tasks.triage_services, "classify_many_in_transaction", database_gone
+    )
 
     # Called directly, Celery's retry re-raises; in a worker it is retried with backoff.
     with pytest.raises(OperationalError):

@@ -62,13 +62,18 @@ def test_a_sweep_within_the_window_enqueues_nothing(settings, monkeypatch):
     message = stuck_message()
     enqueued = []
     # Outside the code under test: the broker. What counts is what is handed to it.
-    monkeypatch.setattr(pipeline_tasks.classify_and_route, "delay", enqueued.append)
+    monkeypatch.setattr(
+        pipeline_tasks.classify_and_route,
+        "apply_async",
+        lambda args, priority: enqueued.append((args[0], priority)),
+    )
     now = timezone.now()
 
     assert pipeline_tasks.requeue_stuck(now=now) == 1
     assert pipeline_tasks.requeue_stuck(now=now + datetime.timedelta(seconds=30)) == 0
     assert pipeline_tasks.requeue_stuck(now=now + datetime.timedelta(seconds=300)) == 1
-    assert enqueued == [message.pk, message.pk]
+    routine = settings.TRIAGE_PRIORITY_ROUTINE
+    assert enqueued == [(message.pk, routine), (message.pk, routine)]
     message.refresh_from_db()
     # The status time is left alone: it is how long the message has waited.
     assert message.status_changed_at < now - OLDER_THAN
