@@ -51,11 +51,15 @@ CHART_FIELDS = frozenset({"name", "birth_date", "on_chemotherapy"})
 def _upsert_patient(
     *, clinic: Clinic, details: PatientDetails, source: Integration, history: bool = False
 ) -> Patient:
-    patient, created = Patient.objects.get_or_create(
-        clinic=clinic, mrn=details.mrn, defaults=_new_patient_fields(details)
-    )
-    if not created:
-        _reconcile_patient_details(patient=patient, details=details, source=source, history=history)
+    # A read, then an insert when missing: no savepoint (get_or_create's). A concurrent
+    # insert of the same patient fails the caller's transaction, which receive_message
+    # runs again.
+    patient = Patient.objects.filter(clinic=clinic, mrn=details.mrn).first()
+    if patient is None:
+        return Patient.objects.create(
+            clinic=clinic, mrn=details.mrn, **_new_patient_fields(details)
+        )
+    _reconcile_patient_details(patient=patient, details=details, source=source, history=history)
     return patient
 
 
@@ -133,18 +137,25 @@ def receive_message(
     existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
     if existing is not None:
         return existing, False
-    try:
-        with transaction.atomic():
-            message = _store_message(
-                clinic=clinic, incoming=incoming, source=source, announce=announce
-            )
-    except IntegrityError:
-        # A concurrent post of the same external_id won the race; answer with its message.
-        existing = Message.objects.filter(clinic=clinic, external_id=incoming.external_id).first()
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                message = _store_message(
+                    clinic=clinic, incoming=incoming, source=source, announce=announce
+                )
+            return message, True
+        except IntegrityError:
+            # A concurrent post stored this message, or this patient or conversation,
+            # between our read and our insert: answer with its message, or store ours
+            # again now that the patient and conversation are there to be read.
+            existing = Message.objects.filter(
+                clinic=clinic, external_id=incoming.external_id
+            ).first()
+            if existing is not None:
+                return existing, False
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 class BatchItemOutcome(StrEnum):
@@ -405,11 +416,12 @@ def _store_message(
     patient = _upsert_patient(
         clinic=clinic, details=incoming.patient, source=source, history=not announce
     )
-    conversation, _ = Conversation.objects.get_or_create(
-        clinic=clinic,
-        external_id=incoming.conversation_external_id or incoming.external_id,
-        defaults={"patient": patient, "subject": incoming.subject[:300]},
-    )
+    thread = incoming.conversation_external_id or incoming.external_id
+    conversation = Conversation.objects.filter(clinic=clinic, external_id=thread).first()
+    if conversation is None:  # as for the patient: no savepoint
+        conversation = Conversation.objects.create(
+            clinic=clinic, external_id=thread, patient=patient, subject=incoming.subject[:300]
+        )
     if conversation.patient_id != patient.pk:
         raise ConversationBelongsToAnotherPatient(_CONVERSATION_OF_ANOTHER_PATIENT)
     message = Message.objects.create(
