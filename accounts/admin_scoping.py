@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 
+from accounts.admin_time import ClinicTimeAdmin
 from accounts.models import Clinic, Membership, Role
 from accounts.selectors import clinics_for_user
 
@@ -51,7 +52,7 @@ def within_clinics(queryset: QuerySet, clinics: QuerySet[Clinic]) -> QuerySet:
     return queryset.none()
 
 
-class ClinicScopedAdmin:
+class ClinicScopedAdmin(ClinicTimeAdmin):
     """For a ModelAdmin whose rows belong to a clinic. A superuser sees everything; any
     other staff user sees, picks and saves only the rows of the clinics where they are
     an administrator (a Role.ADMIN membership), whatever their model permissions say:
@@ -64,7 +65,9 @@ class ClinicScopedAdmin:
 
     `clinic_lookup` is the ORM path from the model to its clinic (e.g.
     "patient__clinic"); override `scope_to_clinics` and `clinic_ids_of` together when one
-    path is not enough."""
+    path is not enough.
+
+    Times on its pages are in the clinic's zone, named (accounts/admin_time.py)."""
 
     clinic_lookup = "clinic"
 

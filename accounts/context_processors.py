@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from accounts.admin_link import may_administer
 from accounts.selectors import current_membership, memberships_for_user
 
 
@@ -10,6 +11,8 @@ def clinic_switcher(request) -> dict:
     return {
         "my_memberships": memberships_for_user(user=user),
         "current_membership": current_membership(user=user, session=request.session),
+        # Called only by a page that draws the header link (a query for staff users only).
+        "may_administer": lambda: may_administer(user=user),
     }
 
 

@@ -209,9 +209,10 @@ def floor_writer(dsn: str, *, clinic_id: int, queue_id: int, numbers: range, run
                     "INSERT INTO routing_workitem (created_at, updated_at, status, acuity,"
                     " acuity_rank, service_level, due_at, routing_reason, routing_decision,"
                     " escalation_level, clinic_id, conversation_id, message_id, queue_id,"
-                    " first_response_role) VALUES (now(), now(), 'open', 'routine', 2,"
+                    " first_response_role, pend_event, pend_reason, pend_pauses_sla)"
+                    " VALUES (now(), now(), 'open', 'routine', 2,"
                     " 'clerical', now() + interval '1 day', 'default queue', '{}', 0, %s, %s,"
-                    " %s, %s, '') RETURNING id",
+                    " %s, %s, '', '', '', false) RETURNING id",
                     [clinic_id, conversation_id, message_id, queue_id],
                 ).fetchone()[0]
                 conn.execute(

@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from billing import cpt, selectors
+from billing import cpt, exclusions, selectors
 from billing.fhir import charge_item_bundle
 from billing.models import (
     BillingAuditEvent,
@@ -279,15 +280,31 @@ def _record_decision(
     BillingAuditEvent.objects.create(action=action, actor=actor, evisit=evisit, detail=detail[:500])
 
 
+@dataclass
+class ReviewOutcome:
+    """What a review (approve or reject) did: how many it changed, and for each e-visit
+    left as it was, why (billing/exclusions.py)."""
+
+    done: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (e-visit named, why)
+
+
 def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
     """Approve billable e-visits (candidate or ready). Anything else is skipped."""
-    approved = 0
+    return approve_with_reasons(actor=actor, ids=ids, reason=reason).done
+
+
+def approve_with_reasons(*, actor: User, ids: list[int], reason: str = "") -> ReviewOutcome:
+    """`approve`, saying why each e-visit not approved was left as it was."""
+    outcome = ReviewOutcome()
+    found: set[int] = set()
     with transaction.atomic():
         for evisit in _reviewable(actor=actor, ids=ids):
-            if evisit.status not in (EVisit.Status.CANDIDATE, EVisit.Status.READY):
+            found.add(evisit.pk)
+            refusal = exclusions.approval_refusal(evisit)
+            if refusal is not None:
+                outcome.refused.append((exclusions.describe_evisit(evisit), refusal))
                 continue
-            if evisit.needs_consent or evisit.reasons:
-                continue  # not billable as it stands
             _record_decision(
                 evisit,
                 actor=actor,
@@ -297,8 +314,15 @@ def approve(*, actor: User, ids: list[int], reason: str = "") -> int:
                 detail=f"{evisit.code} {evisit.minutes} min {reason}",
             )
             _emit_evisit_approved(evisit)
-            approved += 1
-    return approved
+            outcome.done += 1
+    _not_found(outcome, ids=ids, found=found)
+    return outcome
+
+
+def _not_found(outcome: ReviewOutcome, *, ids: list[int], found: set[int]) -> None:
+    for missing in dict.fromkeys(i for i in ids if i not in found):
+        # Another clinic's e-visit is not confirmed to exist.
+        outcome.refused.append((f"E-visit {missing}", "Not found among your clinics' e-visits."))
 
 
 def _emit_evisit_approved(evisit: EVisit) -> None:
@@ -322,12 +346,23 @@ def _emit_evisit_approved(evisit: EVisit) -> None:
 
 
 def reject(*, actor: User, ids: list[int], reason: str) -> int:
+    return reject_with_reasons(actor=actor, ids=ids, reason=reason).done
+
+
+def reject_with_reasons(*, actor: User, ids: list[int], reason: str) -> ReviewOutcome:
+    """Reject e-visits not yet exported or rejected, saying why any other was left as it
+    was."""
     if not reason or not reason.strip():
         raise InvalidTarget("A rejection needs a reason.")
     rejected = 0
+    outcome = ReviewOutcome()
+    found: set[int] = set()
     with transaction.atomic():
         for evisit in _reviewable(actor=actor, ids=ids):
-            if evisit.status in (EVisit.Status.EXPORTED, EVisit.Status.REJECTED):
+            found.add(evisit.pk)
+            refusal = exclusions.rejection_refusal(evisit)
+            if refusal is not None:
+                outcome.refused.append((exclusions.describe_evisit(evisit), refusal))
                 continue
             _record_decision(
                 evisit,
@@ -338,7 +373,9 @@ def reject(*, actor: User, ids: list[int], reason: str) -> int:
                 detail=reason,
             )
             rejected += 1
-    return rejected
+    outcome.done = rejected
+    _not_found(outcome, ids=ids, found=found)
+    return outcome
 
 
 CSV_COLUMNS = [

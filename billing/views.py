@@ -4,16 +4,18 @@ screen shows); no view here calls the recorder."""
 
 import datetime
 import json
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import cpt, selectors, services
+from billing import cpt, exclusions, selectors, services
 from billing.models import ClaimExport, EVisit, TimeEntry
 from config.errors import DomainError
 from config.input import parse_id
@@ -76,13 +78,17 @@ def evisit_detail(request: HttpRequest, evisit_id: int) -> HttpResponse:
     evisit = selectors.access_evisit(
         user=request.user, evisit_id=evisit_id, viewed_as=PatientDataAccess.What.EVISIT_RECORD
     )
+    timezone.activate(ZoneInfo(evisit.clinic.time_zone))  # times in the clinic's zone
     entries = TimeEntry.objects.filter(conversation=evisit.conversation).select_related("user")
     context = {
         "evisit": evisit,
         "patient": evisit.conversation.patient,
         "entries": entries.order_by("started_at"),
         "visits": evisit.conversation.patient.visits.order_by("-on")[:10],
-        "reasons": [(r, cpt.REASON_TEXT.get(r, r)) for r in evisit.reasons],
+        "reasons": [
+            (exclusions.exclusion_label(r), exclusions.exclusion_text(r)) for r in evisit.reasons
+        ],
+        "explanation": [exclusions.readable_explanation(line) for line in evisit.explanation],
     }
     return render(request, "billing/detail.html", context)
 
@@ -96,11 +102,15 @@ def review(request: HttpRequest) -> HttpResponse:
     reason = request.POST.get("reason", "")
     try:
         if decision == "approve":
-            done = services.approve(actor=request.user, ids=ids, reason=reason)
-            messages.success(request, f"Approved {done} of {len(ids)}.")
+            outcome = services.approve_with_reasons(actor=request.user, ids=ids, reason=reason)
+            messages.success(request, f"Approved {outcome.done} of {len(ids)}.")
+            for evisit, why in outcome.refused:
+                messages.warning(request, f"{evisit} was not approved. {why}")
         elif decision == "reject":
-            done = services.reject(actor=request.user, ids=ids, reason=reason)
-            messages.success(request, f"Rejected {done} of {len(ids)}.")
+            outcome = services.reject_with_reasons(actor=request.user, ids=ids, reason=reason)
+            messages.success(request, f"Rejected {outcome.done} of {len(ids)}.")
+            for evisit, why in outcome.refused:
+                messages.warning(request, f"{evisit} was not rejected. {why}")
         else:
             messages.error(request, "Choose approve or reject.")
     except DomainError as error:

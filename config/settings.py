@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    # /admin/ in the clinic's time zone, named (accounts/admin_time.py).
+    "accounts.admin_time.AdminClinicTimeMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -364,6 +366,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "sweep-sla": {"task": "routing.tasks.sweep_sla", "schedule": SWEEP_INTERVAL_SECONDS},
+    # Pended items due back (routing.pending): each is back in its pool within a minute.
+    "return-pended-items": {"task": "routing.tasks.return_pended_items", "schedule": 60.0},
     "apply-coverage": {"task": "routing.tasks.apply_coverage", "schedule": 60.0},
     "evisit-windows": {"task": "billing.tasks.recompute_open_windows", "schedule": 300.0},
     "undelivered-replies": {

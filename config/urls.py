@@ -24,7 +24,7 @@ from routing.api.views import (
     ReplyWorkItemApi,
 )
 from routing.api.work_items import WorkItemDetailApi, WorkItemListApi
-from workspace import operations_views
+from workspace import bulk_views, operations_views, pending_views, search_views
 from workspace import views as work_views
 
 api_v1 = [
@@ -92,11 +92,19 @@ urlpatterns = [
     path("session/keep-alive", keep_session_alive, name="session-keep-alive"),
     path("work/", work_views.work, name="work"),
     path("work/rows", work_views.work_rows, name="work-rows"),
+    path("work/bulk", bulk_views.bulk_action, name="work-bulk"),
+    path("work/search", search_views.work_search, name="work-search"),
     path("work/counts", work_views.work_counts, name="work-counts"),
     path("work/next", work_views.claim_next, name="work-claim-next"),
     path("work/after-action", work_views.set_after_action, name="work-after-action"),
     path("work/arrival-alert", work_views.arrival_alert, name="work-arrival-alert"),
+    path("work/pending", pending_views.pending_list, name="work-pending"),
     path("work/items/<int:item_id>/", work_views.work_item, name="work-item"),
+    path(
+        "work/items/<int:item_id>/patient-context/",
+        pending_views.patient_context,
+        name="work-item-patient-context",
+    ),
     path(
         "work/items/<int:item_id>/<slug:action>",
         work_views.work_item_action,

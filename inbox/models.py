@@ -1,6 +1,7 @@
 """A patient's messages and the replies to them: the message's life from receipt to
 routing. Every write to these rows goes through inbox.services."""
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from config.models import TimeStampedModel
@@ -79,8 +80,14 @@ class Message(TimeStampedModel):
     # When the stuck-message sweep last enqueued it: the gate that keeps a backed-up
     # broker at one copy per STUCK_REQUEUE_WINDOW_SECONDS (inbox.services.take_stuck_messages).
     requeued_at = models.DateTimeField(null=True, blank=True)
+    # to_tsvector('simple', subject || ' ' || body), kept by a PostgreSQL trigger
+    # (migration 0010_message_text_search); always empty on SQLite. Never written here.
+    search_text = SearchVectorField(null=True, editable=False)
 
     class Meta:
+        # Search (routing.search.matching_messages) reads a GIN index of search_text,
+        # made on PostgreSQL only by migration 0010_message_text_search (SQLite has no
+        # GIN), as is the GIN index of patients' names: not listed here.
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "external_id"], name="message_external_id_unique_per_clinic"
@@ -165,8 +172,11 @@ class PatientDataAccess(models.Model):
     class What(models.TextChoices):
         MESSAGE_THREAD = "message_thread", "Message thread"
         EVISIT_RECORD = "evisit_record", "E-visit billing record"
-        QUEUE_LIST = "queue_list", "Queue list (names and subjects)"
+        QUEUE_LIST = "queue_list", "Queue list (names, subjects, text preview)"
+        SEARCH_RESULTS = "search_results", "Search results (names, MRNs, subjects, text preview)"
         QUEUE_LIST_API = "queue_list_api", "Queue list via API (subjects)"
+        PATIENT_CONTEXT = "patient_context", "Patient context (earlier conversations)"
+        PENDING_LIST = "pending_list", "Pending list (names and subjects)"
         MESSAGE_API = "message_api", "Message via API (text)"
         MESSAGE_LIST_API = "message_list_api", "Conversation's messages via API (text)"
         WORK_ITEM_API = "work_item_api", "Work item via API (message text)"

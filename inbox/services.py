@@ -457,6 +457,7 @@ def lock_message(*, message_id: int) -> Message:
     return (
         Message.objects.select_for_update(of=("self",))
         .select_related("conversation__patient", "clinic")
+        .defer("search_text")
         .get(pk=message_id)
     )
 
@@ -469,6 +470,7 @@ def lock_received_messages(*, first_id: int, limit: int) -> list[Message]:
     return list(
         Message.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("conversation__patient", "clinic")
+        .defer("search_text")
         .filter(status=Message.Status.RECEIVED)
         .order_by(own_first, "id")[:limit]
     )
@@ -481,6 +483,7 @@ def lock_received_messages_of(*, message_ids: list[int]) -> list[Message]:
     return list(
         Message.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("conversation__patient", "clinic")
+        .defer("search_text")
         .filter(pk__in=message_ids, status=Message.Status.RECEIVED)
         .order_by("conversation_id", "id")
     )

@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from accounts.models import Clinic
-from routing import rule_trial, webhooks
-from routing.forms import RuleTrialForm
+from routing import rule_order_admin, rule_trial, sla_overview, webhooks
 from routing.models import (
     AutoReplyTemplate,
     BusinessHours,
@@ -39,6 +38,12 @@ from routing.models import (
     WorkEvent,
     WorkItem,
 )
+from routing.rule_builder import (
+    ACTION_FIELD_NAMES,
+    CONDITION_FIELD_NAMES,
+    RuleBuilderAdminForm,
+)
+from routing.rule_builder import RuleBuilderTrialForm as RuleTrialForm
 
 
 @admin.register(Queue)
@@ -56,6 +61,14 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     readonly_fields = ("updated_by", "created_at", "updated_at")
     change_form_template = "admin/routing/routingrule/change_form.html"
     change_list_template = "admin/routing/routingrule/change_list.html"
+    # Conditions and actions as rows of drop-downs; the JSON is what it stores.
+    form = RuleBuilderAdminForm
+    fieldsets = (
+        (None, {"fields": ("clinic", "name", "order", "enabled")}),
+        (RuleBuilderAdminForm.BUILDER_GROUPS[0][0], {"fields": CONDITION_FIELD_NAMES}),
+        (RuleBuilderAdminForm.BUILDER_GROUPS[1][0], {"fields": ACTION_FIELD_NAMES}),
+        ("Record", {"fields": ("updated_by", "created_at", "updated_at")}),
+    )
 
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user
@@ -64,10 +77,18 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     def get_urls(self):
         trial = self.admin_site.admin_view(self.trial_view)
         return [
+            path(
+                "order/",
+                self.admin_site.admin_view(self.order_view),
+                name="routing_routingrule_order",
+            ),
             path("try/", trial, name="routing_routingrule_try_new"),
             path("<path:object_id>/try/", trial, name="routing_routingrule_try"),
             *super().get_urls(),
         ]
+
+    def order_view(self, request):
+        return rule_order_admin.order_page(self, request)
 
     def trial_view(self, request, object_id=None):
         """Edit a rule and see what it does before saving: where a typed message would
@@ -88,6 +109,8 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
             form = RuleTrialForm(request.POST, **form_kwargs)
             edited = self._validated_rule(form, rule)
             intent = request.POST.get("do")
+            if intent == "open":  # the rule as edited on its change form, carried here
+                form = self._opened_from_change_form(request.POST, form_kwargs)
             if edited is not None and intent == "save":
                 return self._save_from_trial(request, edited)
             if edited is not None and intent == "replay":
@@ -115,6 +138,7 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
                     field: getattr(rule, field)
                     for field in ("name", "order", "enabled", "conditions", "action")
                 }
+            initial |= self._replayed_edit(request, rule, clinics)
             form = RuleTrialForm(initial=initial, **form_kwargs)
         context = {
             **self.admin_site.each_context(request),
@@ -126,6 +150,32 @@ class RoutingRuleAdmin(ClinicScopedAdmin, admin.ModelAdmin):
             "recent_replays": RuleReplay.objects.filter(rule=rule)[:5] if rule else [],
         }
         return TemplateResponse(request, "admin/routing/routingrule/try.html", context)
+
+    def _replayed_edit(self, request, rule: RoutingRule | None, clinics) -> dict:
+        """?replay=<id>: back from a replay's report to the edit it replayed (unsaved)."""
+        replayed = RuleReplay.objects.filter(
+            pk=request.GET.get("replay") if request.GET.get("replay", "").isdigit() else 0,
+            clinic__in=clinics,
+            rule=rule,
+        ).first()
+        if replayed is None:
+            return {}
+        edit = replayed.proposed_rule
+        fields = ("name", "order", "enabled", "conditions", "action")
+        return {"clinic": replayed.clinic} | {f: edit[f] for f in fields if f in edit}
+
+    def _opened_from_change_form(self, posted, form_kwargs) -> RuleTrialForm:
+        """The test page filled with the rule as edited on its change form (unsaved):
+        the message and the replay fields start empty, the rule's problems are shown."""
+        data = posted.copy()
+        data.setdefault("days", "30")
+        data.setdefault("language", "en")
+        form = RuleTrialForm(data, **form_kwargs)
+        if not form.is_valid():
+            return form
+        initial = {k: form.cleaned_data[k] for k in ("clinic", "name", "order", "enabled")}
+        initial |= {k: form.cleaned_data[k] for k in ("conditions", "action")}
+        return RuleTrialForm(initial=initial, **form_kwargs)
 
     def _validated_rule(self, form: RuleTrialForm, rule: RoutingRule | None):
         """The edit as an unsaved RoutingRule that passed every check a save makes, or
@@ -224,6 +274,9 @@ class RuleReplayAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
             extra_context |= {
                 "conditions_json": json.dumps(edited.get("conditions", {})),
                 "action_json": json.dumps(edited.get("action", {})),
+                "proposed_summary": rule_order_admin.summary_of(
+                    replay_request.clinic, edited.get("conditions", {}), edited.get("action", {})
+                ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -232,6 +285,17 @@ class RuleReplayAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
 class SlaPolicyAdmin(ClinicScopedAdmin, admin.ModelAdmin):
     list_display = ("clinic", "acuity", "role", "clock", "amount")
     list_filter = ("clinic", "acuity")
+    # The built-in targets and the one in effect per acuity and role, under the rows.
+    change_list_template = "admin/routing/slapolicy/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        clinics = Clinic.objects.all() if request.user.is_superuser else self.admin_clinics(request)
+        extra_context = {
+            **(extra_context or {}),
+            "effective_targets": sla_overview.effective_targets(clinics=clinics),
+            "built_in_targets": sla_overview.built_in_targets(),
+        }
+        return super().changelist_view(request, extra_context)
 
 
 class BusinessHoursInline(admin.TabularInline):
@@ -253,6 +317,7 @@ class ClinicRoutingAdmin(ClinicScopedAdmin, admin.ModelAdmin):
         "on_call_fallback_email",
         "after_hours_phone",
         "alert_on_call_for_after_hours_urgent",
+        "pause_sla_while_pending",
     )
 
 
@@ -376,3 +441,7 @@ class WebhookDeliveryAdmin(ClinicScopedAdmin, ReadOnlyAdmin):
     def replay(self, request, queryset):
         count = webhooks.replay(deliveries=queryset)
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+
+# The quick replies' admin lives in its own module; imported here so autodiscover finds it.
+from routing import quick_reply_admin  # noqa: E402, F401

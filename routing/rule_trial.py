@@ -4,7 +4,7 @@ routed messages, on the slow queue, that counts what the edit would move."""
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
@@ -50,6 +50,26 @@ class RoutingPreview:
     due_at: datetime.datetime
     time_zone: str
     queue_names: dict[int, str]
+    staff_names: dict[int, str] = field(default_factory=dict)
+
+    def _person(self, user_id: int | None) -> str:
+        return self.staff_names.get(user_id, f"user {user_id}") if user_id else "—"
+
+    @property
+    def before_assignee(self) -> str:
+        return self._person(self.before.assignee_id)
+
+    @property
+    def after_assignee(self) -> str:
+        return self._person(self.after.assignee_id)
+
+    @property
+    def before_notified(self) -> str:
+        return ", ".join(map(self._person, self.before.notify_user_ids)) or "—"
+
+    @property
+    def after_notified(self) -> str:
+        return ", ".join(map(self._person, self.after.notify_user_ids)) or "—"
 
     @property
     def before_queue(self) -> str:
@@ -118,7 +138,14 @@ def routing_preview(
         ),
         time_zone=clinic.time_zone,
         queue_names=clinic_settings.queue_names(clinic=clinic),
+        staff_names=_staff_names(clinic, seen.before_outcome, seen.after_outcome),
     )
+
+
+def _staff_names(clinic: Clinic, *outcomes: replay.Outcome) -> dict[int, str]:
+    ids = {i for o in outcomes for i in (o.assignee_id, *o.notify_user_ids) if i}
+    people = User.objects.filter(pk__in=ids, memberships__clinic=clinic)
+    return {user.pk: user.get_full_name() or user.username for user in people}
 
 
 # --- replaying a rule edit over past messages -------------------------------------------

@@ -155,6 +155,7 @@ def next_item_to_open(*, user: User, queue_id: int, after_item_id: int) -> WorkI
             clinic__in=clinics_for_user(user=user),
             status=WorkItem.Status.OPEN,
             claimed_by__isnull=True,
+            pended_until=None,
         )
         .filter(claimable_by(user=user))
         .exclude(pk=after_item_id)

@@ -227,6 +227,9 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     if rank < item.acuity_rank:
         item.acuity, item.acuity_rank = decision.acuity, rank
         reason += f"; acuity raised to {decision.acuity}"
+    from routing import pending  # here: pending imports work_items, which imports this module
+
+    pending.return_for_patient_message(item=item, now=timezone.now())  # back from pending
     item.due_at = min(item.due_at, due_at)
     if item.status == WorkItem.Status.RESPONDED:
         # The patient wrote back after our answer: the item is open work again.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Clinic
 from inbox import selectors as inbox_selectors
 from inbox.models import OutgoingMessage
-from routing import notifications, services, work_items
+from routing import notifications, pending, services, work_items
 from routing.events import record_event
 from routing.models import Notification, SlaBreach, WorkEvent, WorkItem
 from triage.ml.labels import Acuity
@@ -26,9 +26,10 @@ def sweep_sla(*, now: datetime.datetime | None = None) -> int:
     """Act on every unanswered item past its due time, once per breach (and, for an
     emergent item still unclaimed, once per repeat window)."""
     now = now or timezone.now()
-    overdue = WorkItem.objects.filter(status__in=services.UNANSWERED, due_at__lte=now).values_list(
-        "pk", flat=True
-    )
+    # A pended item whose clinic pauses the clock while pending is not late (routing.pending).
+    overdue = WorkItem.objects.filter(
+        status__in=services.UNANSWERED, due_at__lte=now, pend_pauses_sla=False
+    ).values_list("pk", flat=True)
     acted = 0
     for item_id in list(overdue[:BATCH]):
         acted += _act_on_breach(item_id=item_id, now=now)
@@ -48,6 +49,7 @@ def _act_on_breach(*, item_id: int, now: datetime.datetime) -> int:
             WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("queue", "clinic")
             .filter(pk=item_id, status__in=services.UNANSWERED, due_at__lte=now)
+            .filter(pend_pauses_sla=False)
             .first()
         )
         if item is None:
@@ -82,6 +84,9 @@ def _act_on_breach(*, item_id: int, now: datetime.datetime) -> int:
             to_user=None,
             reason=f"{int(late.total_seconds() // 60)} min past due: {action}",
         )
+        if item.pended_until is not None:
+            # The clock ran while pending (the clinic's policy): late work is not hidden.
+            pending.return_locked(item=item, now=now, why="past its due time while pending")
         if item.acuity == Acuity.EMERGENT:
             services.alert_on_call(item=item, window=window)
         elif item.acuity == Acuity.URGENT:

@@ -7,12 +7,17 @@ from celery import shared_task
 from django.utils import timezone
 
 from config.celery import DATABASE_RETRY
-from routing import coverage, operations_rollup, sweeps, webhooks
+from routing import coverage, operations_rollup, pending, sweeps, webhooks
 
 
 @shared_task(**DATABASE_RETRY)
 def sweep_sla() -> int:
     return sweeps.sweep_sla()
+
+
+@shared_task(**DATABASE_RETRY)
+def return_pended_items() -> int:
+    return pending.return_due_items()
 
 
 @shared_task(**DATABASE_RETRY)

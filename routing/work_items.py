@@ -89,10 +89,13 @@ def claim(*, actor: User, item_id: int) -> WorkItem:
         selectors.require_work_role(user=actor, clinic_id=seen.clinic_id)
         _refuse_if_closed(seen, done="claimed")
         _check_scope(actor=actor, item=seen, action=scope.CLAIM)
+        if seen.pended_until is not None:
+            raise InvalidTransition("This item is pending: bring it back to the queue first.")
         # Taken only as it was judged: a move or a raise in between leaves it untaken.
         taken = visible.filter(
             status=WorkItem.Status.OPEN,
             claimed_by__isnull=True,
+            pended_until=None,
             service_level=seen.service_level,
             acuity=seen.acuity,
         ).update(status=WorkItem.Status.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now)
@@ -120,6 +123,7 @@ def claim_next(*, actor: User, queue_ids: list[int] | None = None) -> WorkItem |
         item = (
             WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(queue__in=queues, status=WorkItem.Status.OPEN, claimed_by__isnull=True)
+            .filter(pended_until=None)  # pended: out of the pools (routing.pending)
             # Never hand out what the person may not take (their role's scope of practice).
             .filter(scope_selectors.claimable_by(user=actor))
             .order_by("acuity_rank", "due_at", "id")

@@ -31,11 +31,12 @@ from billing import services as billing_services
 from config.errors import DomainError
 from config.input import ID_MAX, parse_count, parse_id
 from inbox.models import Message, PatientDataAccess
-from routing import corrections, scope_selectors, selectors, work_items
+from routing import corrections, notes, scope_selectors, selectors, work_items
 from routing.exceptions import OutsideScopeOfPractice, PatientCallRefused
-from routing.models import WorkEvent
+from routing.models import WorkEvent, WorkItem
 from triage.models import Classification, LabelCorrection
 from triage.selectors import corrections_of_conversation
+from workspace import bulk_context, staff_text_context
 
 MINE = "mine"
 
@@ -101,10 +102,15 @@ def _page(request: HttpRequest, membership, queue, **limit):
     )
 
 
+def _badge_pool(membership, queues, queue):
+    """The pool counted in the page's title (unclaimed emergent and urgent items): the one
+    shown. My work holds only the person's own claimed items, so there it is their home
+    pool."""
+    return queue or selectors.home_queue(queues=queues, role=membership.role)
+
+
 def _badge(membership, queues, queue) -> int:
-    """The count in the page's title: unclaimed emergent and urgent items of the pool shown.
-    My work holds only the person's own claimed items, so there it counts their home pool."""
-    pool = queue or selectors.home_queue(queues=queues, role=membership.role)
+    pool = _badge_pool(membership, queues, queue)
     return selectors.waiting_acute_count(queue=pool) if pool else 0
 
 
@@ -116,15 +122,20 @@ def _live_limit(shown: str | None) -> int:
 
 
 def _counts(request: HttpRequest, membership, queues, queue) -> dict:
+    """The navigation's counts per pool, the acuity counts of what is shown and the title's
+    badge: one statement for the pools (two for My work), each count capped."""
     now = timezone.now()
+    pools = selectors.pool_counts(queues=queues, overdue_in=queue, now=now)
     if queue is None:
         selected = selectors.my_work_counts(user=request.user, clinic=membership.clinic, now=now)
     else:
-        selected = selectors.queue_counts(queue=queue, now=now)
+        selected = pools[queue.pk]
+    pool = _badge_pool(membership, queues, queue)
     return {
         "counts": selected,
-        "nav_counts": selectors.pool_totals(queues=queues, now=now),
+        "nav_counts": pools,
         "cap": selectors.COUNT_CAP,
+        "badge": pools[pool.pk]["acute"] if pool else 0,
     }
 
 
@@ -135,7 +146,8 @@ def work(request: HttpRequest) -> HttpResponse:
     membership, queues = _workspace(request)
     queue = _selected(request, membership, queues)
     rows, cursor = _page(request, membership, queue)
-    badge = _badge(membership, queues, queue)
+    counts = _counts(request, membership, queues, queue)
+    badge = counts["badge"]
     context = {
         "membership": membership,
         "queues": queues,
@@ -148,7 +160,8 @@ def work(request: HttpRequest) -> HttpResponse:
         # What the page was drawn with: the live refresh redraws it only when this changes.
         "version": selectors.page_version(rows=rows, more=cursor is not None, badge=badge),
         "alert_on": request.user.emergent_arrival_alert,
-        **_counts(request, membership, queues, queue),
+        **counts,
+        **bulk_context.queue_page_context(membership),  # row boxes and form: clerk, MA
     }
     return render(request, "workspace/work.html", context)
 
@@ -170,6 +183,7 @@ def work_rows(request: HttpRequest) -> HttpResponse:
     if request.GET.get("after"):
         rows, cursor = _page(request, membership, queue)
         context = {"rows": rows, "cursor": cursor, "queue_param": queue_param}
+        context["bulk"] = bulk_context.offered(membership)
         return render(request, "workspace/_rows.html", {**context, "now": timezone.now()})
 
     limit = _live_limit(request.GET.get("shown"))
@@ -193,6 +207,7 @@ def work_rows(request: HttpRequest) -> HttpResponse:
         "badge": badge,
         "cap": selectors.COUNT_CAP,
         "now": timezone.now(),
+        "bulk": bulk_context.offered(membership),
     }
     response = render(request, "workspace/_live_rows.html", context)
     # The version of what was drawn (not of the positions read above: the rows may have
@@ -257,12 +272,14 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "item": item,
         "patient": item.conversation.patient,
         "age": item.conversation.patient.age_on(timezone.localdate()),
-        "thread": [_thread_entry(m) for m in selectors.conversation_thread(item=item)],
+        "thread": staff_text_context.thread_with_notes(
+            [_thread_entry(m) for m in selectors.conversation_thread(item=item)], item=item
+        ),
         "classification": classification,
         "events": selectors.item_events(item=item),
         "reassign_queues": queues,
         "reassign_people": people,
-        "roles": ["clerical", "ma", "nurse", "physician"],
+        "roles": bulk_context.ROLES,  # (value, label): the reassign list
         "can_record_call": scope.role in work_items.CALLERS,
         "call_outcomes": WorkEvent.CallOutcome.choices,
         "scope": scope,
@@ -277,8 +294,16 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
         "corrections": corrections_of_conversation(conversation_id=item.conversation_id),
         "proposed": LabelCorrection.ReviewStatus.PROPOSED,
         "acuities": ["emergent", "urgent", "routine"],
+        "pend_events": WorkItem.PendEvent.choices,  # the pend form (workspace/_pending.html)
+        **staff_text_context.reply_form_context(user=request.user, item=item),
     }
     return render(request, "workspace/work_item.html", context)
+
+
+def _pending_views():
+    from workspace import pending_views  # here: it imports this module
+
+    return pending_views
 
 
 def _thread_entry(message) -> dict:
@@ -331,6 +356,9 @@ ACTIONS = {
         actor=r.user, item_id=i, reason=r.POST.get("reason", "").strip() or "escalated"
     ),
     "reply": lambda r, i: work_items.respond(actor=r.user, item_id=i, body=r.POST.get("body", "")),
+    "note": lambda r, i: notes.add_internal_note(
+        actor=r.user, item_id=i, body=r.POST.get("note", "")
+    ),
     "close": lambda r, i: work_items.close(
         actor=r.user, item_id=i, reason=r.POST.get("reason", "")
     ),
@@ -355,6 +383,9 @@ ACTIONS = {
     "confirm-correction": lambda r, i: corrections.confirm_on_item(
         actor=r.user, item_id=i, correction_id=_id_or_none(r.POST.get("correction")) or 0
     ),
+    # Pending (routing.pending; the form's input read in workspace.pending_views).
+    "pend": lambda r, i: _pending_views().pend_from_form(r, i),
+    "unpend": lambda r, i: _pending_views().unpend_from_form(r, i),
 }
 DONE = {
     "claim": "Claimed: it is yours now.",
@@ -375,6 +406,9 @@ DONE = {
         "higher acuity moves the item up now, a lower one leaves its place as it was."
     ),
     "confirm-correction": "Confirmed: the correction will be used for training.",
+    "pend": "Pended: it has left the queue and comes back at the time given.",
+    "unpend": "Back in the queue.",
+    "note": "Internal note added. It is for colleagues only: the patient never sees it.",
 }
 # After these the screen moves on to the next item of the queue (User.after_action).
 MOVES_ON = {"close", "reply", "reassign"}

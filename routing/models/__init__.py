@@ -11,6 +11,7 @@ from routing.models.configuration import (
     SlaPolicy,
 )
 from routing.models.records import Notification, OperationsSnapshot, RuleReplay, SlaBreach
+from routing.models.staff_text import InternalNote, QuickReply
 from routing.models.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 from routing.models.work import Queue, WorkEvent, WorkItem
 
@@ -19,10 +20,12 @@ __all__ = [
     "BusinessHours",
     "ClinicClosure",
     "ClinicRouting",
+    "InternalNote",
     "Notification",
     "OnCallShift",
     "OperationsSnapshot",
     "Queue",
+    "QuickReply",
     "RoutingRule",
     "RuleReplay",
     "ScopeGrant",

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Membership, Role
 from config.models import TimeStampedModel
@@ -112,8 +113,15 @@ class ClinicRouting(TimeStampedModel):
     # The number an urgent message received outside business hours is told to call (in
     # the automatic acknowledgement), and whether the on-call nurse is alerted too.
     after_hours_phone = models.CharField("after-hours line", max_length=40, blank=True)
+    # The office line quick replies give the patient as {clinic_phone} (routing.quick_replies).
+    office_phone = models.CharField("clinic phone", max_length=40, blank=True)
     alert_on_call_for_after_hours_urgent = models.BooleanField(
         "alert the on-call nurse for urgent messages after hours", default=False
+    )
+    # Off: a pended item's SLA clock keeps running. On: it stops while pending (the SLA
+    # sweep skips the item) and the due time moves later by the pended time on return.
+    pause_sla_while_pending = models.BooleanField(
+        "pause the response clock while an item is pending", default=False
     )
 
     class Meta:
@@ -192,7 +200,10 @@ class OnCallShift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.clinician} on call {self.starts_at:%Y-%m-%d %H:%M}"
+        if self.starts_at is None:
+            return f"{self.clinician} on call"
+        # In the active zone, named: the admin runs in the clinic's (accounts/admin_time.py).
+        return f"{self.clinician} on call {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M %Z}"
 
 
 class AutoReplyTemplate(TimeStampedModel):

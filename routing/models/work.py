@@ -102,6 +102,31 @@ class WorkItem(TimeStampedModel):
     # membership may change later, the answer does not).
     first_response_role = models.CharField(max_length=16, choices=Role, blank=True)
 
+    class PendEvent(models.TextChoices):
+        RESULT = "result", "Result back"
+        CALLBACK = "callback", "Patient callback"
+
+    # Pending (routing.pending): while pended_until is set the item is out of the active
+    # lists (the pools filter on it) and comes back at that time at the latest (the beat
+    # sweep routing.pending.return_due_items); an event pend comes back earlier when a
+    # person marks the event happened or the patient writes again. Pending releases the
+    # hold, so a pended item is always status "open" and the partial indexes on status
+    # stay as they are.
+    pended_until = models.DateTimeField(null=True, blank=True)
+    pend_event = models.CharField(max_length=16, choices=PendEvent, blank=True)
+    pend_reason = models.CharField(max_length=500, blank=True)
+    pended_at = models.DateTimeField(null=True, blank=True)
+    pended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The clinic's policy when it was pended (ClinicRouting.pause_sla_while_pending): the
+    # SLA sweep skips these, and the due time moves later by the pended time on return.
+    pend_pauses_sla = models.BooleanField(default=False)
+
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
 
@@ -128,10 +153,10 @@ class WorkItem(TimeStampedModel):
         ]
         indexes = [
             # Queue page (routing.selectors.open_work_items): open items only, so it stays
-            # small as history grows.
+            # small as history grows; pended ones are out of the pool (routing.pending).
             models.Index(
                 fields=["queue", "acuity_rank", "due_at", "id"],
-                condition=Q(status="open"),
+                condition=Q(status="open", pended_until=None),
                 name="workitem_open_by_queue",
             ),
             # The work-items API (routing.selectors.readable_work_items): a clinic's open
@@ -143,8 +168,23 @@ class WorkItem(TimeStampedModel):
                 condition=Q(status__in=["open", "claimed"]),
                 name="workitem_unanswered_by_clinic",
             ),
+            # My work (routing.selectors.my_work_page and my_work_counts): the items one
+            # person holds in a clinic, in queue order; each count a capped range of it.
+            # Someone may hold 100,000 (an absence reassigned to them): without it their
+            # counts read every one and their page walks the clinic's unanswered work.
+            models.Index(
+                fields=["claimed_by", "clinic", "acuity_rank", "due_at", "id"],
+                condition=Q(status="claimed"),
+                name="workitem_held_by_person",
+            ),
             # The operations dashboard (routing.operations): a clinic's items by receipt.
             models.Index(fields=["clinic", "created_at"], name="workitem_by_clinic_received"),
+            # Pending (routing.pending): the return sweep and the pending lists.
+            models.Index(
+                fields=["pended_until"],
+                condition=Q(pended_until__isnull=False),
+                name="workitem_pended_by_return",
+            ),
             # The SLA sweep: items not yet answered, by due time.
             models.Index(
                 fields=["due_at"],
@@ -173,6 +213,8 @@ class WorkEvent(models.Model):
         ALERTED = "alerted", "Alert sent"
         CALLED_PATIENT = "called_patient", "Called the patient"
         AFTER_HOURS_ACKNOWLEDGED = "after_hours_acknowledged", "After hours: patient told to call"
+        PENDED = "pended", "Pended"
+        UNPENDED = "unpended", "Back from pending"
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)

@@ -24,6 +24,8 @@
 
   function typing(event) {
     const el = event.target;
+    // A row's box (bulk actions) is not typed into: j / k / x go on working from it.
+    if (el && el.type === "checkbox" && el.matches("[data-bulk-item], [data-bulk-all]")) return false;
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   }
 
@@ -66,10 +68,17 @@
     n: () => click("claim-next"),
     c: () => click("claim"),
     r: () => focus("reply-body"),
+    q: () => focus("quick-reply"),
     a: () => focus("reassign-target"),
     e: () => focus("escalate-reason"),
     t: () => click("timer"),
+    x: () => {
+      // Bulk actions (clerk, MA): the selected row's box, as a click would.
+      const box = document.querySelector("tr.selected input[data-bulk-item]");
+      if (box) box.click();
+    },
     "?": () => document.getElementById("help").showModal(),
+    "/": () => focus("work-search-q"),
   };
 
   // Enter opens the selected row only when focus is on that row or nowhere in particular;

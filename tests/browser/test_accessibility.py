@@ -20,10 +20,10 @@ from accounts.models import Membership, Role
 from billing import services as billing_services
 from billing.models import EVisit, PatientVisit
 from inbox.models import OutgoingMessage, Patient
-from routing import selectors, services, work_items
-from routing.models import WorkItem
+from routing import notes, pending, selectors, services, work_items
+from routing.models import RoutingRule, WorkItem
 from tests.accounts.factories import ClinicFactory, MembershipFactory, StaffFactory
-from tests.browser.pages import log_out, submit_login
+from tests.browser.pages import PASSWORD, log_out, submit_login
 from tests.inbox.factories import ConversationFactory, PatientFactory
 from tests.routing.factories import routed_item
 from tests.triage.factories import ClassificationFactory
@@ -173,8 +173,9 @@ def test_work_item_pages_have_no_wcag_violations(page, audit):
     expect(page.locator(".flash")).to_contain_text("Claimed")
     audit.check(page, "detail: urgent, red flags, claimed, success notice")
 
-    page.get_by_role("button", name="Reassign").click()  # no reason: refused
-    page.get_by_label("Reason", exact=True).fill(" ")
+    page.get_by_role("button", name="Reassign").click()  # nothing chosen: the browser asks
+    page.select_option("#reassign-target", "role:nurse")
+    page.get_by_label("Reason", exact=True).fill(" ")  # a blank reason: refused
     page.get_by_role("button", name="Reassign").click()
     expect(page.locator(".flash .error")).to_be_visible()
     audit.check(page, "detail: error notice")
@@ -193,6 +194,85 @@ def test_work_item_pages_have_no_wcag_violations(page, audit):
     page.goto(f"/work/items/{items['held'].pk}/")
     expect(page.locator("#timer")).to_have_text("Stop timer (t)")
     audit.check(page, "detail: physician, reply delivered, timer running, time logged")
+    audit.assert_clean()
+
+
+def test_quick_reply_and_internal_note_have_no_wcag_violations(page, audit):
+    # The picker with a template chosen (no clinic phone on record: the hint to fill it
+    # in shows) and an internal note in the thread beside a reply.
+    clinic = ClinicFactory(name="Oncology - Pasadena")
+    nurse = StaffFactory(username="rn.audit", clinic=clinic, role=Role.NURSE)
+    patient = PatientFactory(clinic=clinic, name="María López", preferred_language="es")
+    item = routed_item(clinic, conversation=ConversationFactory(patient=patient), subject="Cita")
+    work_items.respond(actor=nurse, item_id=item.pk, body="Hola María, ¿el martes?")
+    notes.add_internal_note(actor=nurse, item_id=item.pk, body="Prefers mornings.")
+    log_in(page, "rn.audit")
+    page.goto(f"/work/items/{item.pk}/")
+    expect(page.locator("[data-internal-note]")).to_contain_text("Prefers mornings.")
+    page.get_by_label("Quick reply (q)").select_option("builtin:appointment-received-es")
+    expect(page.locator("[data-quick-reply-missing]")).to_contain_text("{clinic_phone}")
+    audit.check(page, "detail: quick reply chosen, internal note in the thread")
+    audit.assert_clean()
+
+
+def test_bulk_actions_have_no_wcag_violations(page, audit):
+    # A clerk's queue: row boxes, the bulk form, a selection, a summary with refusals.
+    clinic = ClinicFactory(name="Oncology - Pasadena")
+    StaffFactory(username="fd.audit", clinic=clinic, role=Role.CLERICAL)
+    routed_item(clinic, level="clerical", subject="Copy of my scan report")
+    routed_item(clinic, acuity="urgent", level="clerical", subject="Insurance denied")
+    log_in(page, "fd.audit")
+    expect(page.locator("#rows input[data-bulk-item]")).to_have_count(2)
+    audit.check(page, "queue: clerk, bulk form, nothing selected")
+
+    page.get_by_label("Select all on this page").check()
+    expect(page.locator("[data-bulk-count]")).to_have_text("2 selected")
+    audit.check(page, "queue: clerk, all on the page selected")
+
+    page.get_by_role("button", name="Claim selected").click()
+    expect(page.locator("[data-bulk-refused] li")).to_have_count(1)
+    audit.check(page, "queue: bulk summary, one done, one refused")
+
+    page.get_by_role("button", name="Close selected").click()  # nothing selected
+    expect(page.locator("[data-bulk-error]")).to_be_visible()
+    audit.check(page, "queue: bulk refused as a whole")
+    audit.assert_clean()
+
+
+def test_pending_and_patient_context_have_no_wcag_violations(page, audit):
+    # The pend form, a pended item, the patient's earlier conversations opened, the
+    # pending list with an item and empty (routing.pending, routing.patient_context).
+    clinic = ClinicFactory(name="Oncology - Pasadena")
+    nurse = StaffFactory(username="rn.audit", clinic=clinic, role=Role.NURSE)
+    patient = PatientFactory(clinic=clinic)
+    item = routed_item(
+        clinic, acuity="urgent", conversation=ConversationFactory(patient=patient), subject="Arm"
+    )
+    routed_item(clinic, conversation=ConversationFactory(patient=patient), subject="Port flush")
+    log_in(page, "rn.audit")
+    page.goto("/work/pending")
+    expect(page.locator("[data-no-pending]")).to_be_visible()
+    audit.check(page, "pending: none")
+
+    page.goto(f"/work/items/{item.pk}/")
+    expect(page.locator("[data-pend-form]")).to_be_visible()
+    page.get_by_role("link", name="Show this patient's other conversations").click()
+    expect(page.locator("[data-patient-context]")).to_contain_text("Port flush")
+    audit.check(page, "detail: pend form, earlier conversations open")
+
+    pending.pend(
+        actor=nurse,
+        item_id=item.pk,
+        reason="Ultrasound",
+        event="result",
+        until=timezone.now() + datetime.timedelta(days=1),
+    )
+    page.reload()
+    expect(page.locator("[data-pended-state]")).to_be_visible()
+    audit.check(page, "detail: pended until a result")
+    page.goto("/work/pending")
+    expect(page.locator("[data-pending-table]")).to_contain_text("Ultrasound")
+    audit.check(page, "pending: one item")
     audit.assert_clean()
 
 
@@ -267,6 +347,10 @@ def test_billing_pages_have_no_wcag_violations(page, audit):
     page.get_by_role("button", name="Approve selected").click()  # nothing selected
     expect(page.locator(".flash")).to_be_visible()
     audit.check(page, "billing: notice after a review")
+    page.locator("tr[data-evisit]", has_text="Ada Ng").get_by_role("checkbox").check()
+    page.get_by_role("button", name="Approve selected").click()  # needs consent: refused
+    expect(page.locator(".flash .warning")).to_contain_text("No cost-share consent")
+    audit.check(page, "billing: an approval refused, with the reason")
 
     page.goto(f"/billing/evisits/{evisits['Rosa Diaz'].pk}/")
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
@@ -287,6 +371,24 @@ def test_revenue_page_without_e_visits_has_no_wcag_violations(page, audit):
     audit.check(page, "billing: e-visits, none")
     page.goto("/billing/revenue")
     audit.check(page, "billing: revenue, none")
+    audit.assert_clean()
+
+
+def test_search_and_filters_have_no_wcag_violations(page, audit):
+    clinic_with_every_acuity()
+    log_in(page, "rn.audit")
+    page.goto("/work/search")
+    audit.check(page, "search: empty form")
+    page.get_by_label("Search by MRN, patient name or words of a message").fill("chest")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("[data-queue-table] tbody tr")).to_have_count(1)
+    audit.check(page, "search: a word, one result")
+    page.goto("/work/search?acuity=urgent&needs_review=1&due=&assignee=nobody&language=en")
+    expect(page.locator("[data-queue-table]")).to_contain_text("Fever on chemo")
+    audit.check(page, "search: filters alone")
+    page.goto("/work/search?q=nothing-like-this&acuity=bogus")
+    expect(page.locator("main")).to_contain_text("Not understood and left out")
+    audit.check(page, "search: no result, a value not understood")
     audit.assert_clean()
 
 
@@ -445,7 +547,7 @@ def test_pages_reflow_at_320_css_pixels(page, monkeypatch):
     page.set_viewport_size({"width": 320, "height": 640})
     wide = {}
     pages = {
-        "rn.audit": ["/work/", f"/work/items/{items['urgent'].pk}/"],
+        "rn.audit": ["/work/", f"/work/items/{items['urgent'].pk}/", "/work/search?q=chest"],
         "billing.narrow": ["/billing/", "/billing/revenue"],
     }
     page.goto("/login/")
@@ -457,3 +559,40 @@ def test_pages_reflow_at_320_css_pixels(page, monkeypatch):
             wide[url] = page.evaluate("document.documentElement.scrollWidth")
         log_out(page)
     assert {url: width for url, width in wide.items() if width > 320} == {}
+
+
+def test_rule_builder_with_errors_and_rule_order_have_no_wcag_violations(page):
+    # The admin's rule form (rows and drop-downs, no JSON) with a plain error beside each
+    # field, and the "Order rules" page. The admin's stock breadcrumbs are left out
+    # (link-in-text-block, docs/ui.md), as on the rule test page.
+    from tests.browser.test_rule_builder import clinic_administrators_group
+
+    clinic = ClinicFactory(name="Oncology - Pasadena")
+    admin_user = StaffFactory(username="admin.a11y", clinic=clinic, role=Role.ADMIN, is_staff=True)
+    admin_user.groups.add(clinic_administrators_group())
+    for order, name in ((1, "Ports to line care"), (2, "Refills")):
+        RoutingRule.objects.create(
+            clinic=clinic, name=name, order=order, action={"raise_acuity": "urgent"}
+        )
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("admin.a11y")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    axe, found = Axe(), {}
+    context = {"exclude": [[".breadcrumbs"]]}
+
+    page.goto("/admin/routing/routingrule/add/")
+    page.get_by_label("Name").fill("Evenings")
+    page.get_by_label("Order").fill("3")
+    page.get_by_label("Received from (clinic time)").fill("17:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Give both times, or neither.")).to_be_visible()
+    found["rule form with errors"] = axe.run(page, context=context, options=AXE_OPTIONS)
+    page.goto("/admin/routing/routingrule/order/")
+    found["order rules"] = axe.run(page, context=context, options=AXE_OPTIONS)
+
+    assert {
+        state: [(v["id"], [n["target"] for n in v["nodes"]]) for v in result.response["violations"]]
+        for state, result in found.items()
+        if result.response["violations"]
+    } == {}

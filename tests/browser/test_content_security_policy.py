@@ -84,6 +84,7 @@ def test_admin_pages_we_customise_work_with_nothing_refused(page):
         "/admin/routing/routingrule/",
         f"/admin/routing/routingrule/{rule.pk}/change/",
         f"/admin/routing/routingrule/{rule.pk}/try/",
+        "/admin/routing/routingrule/order/",
         "/admin/triage/modelversion/",
     ]:
         page.goto(url)

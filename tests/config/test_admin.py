@@ -4,7 +4,6 @@ pages, form choices and saves. Superusers see every clinic; users, clinics and t
 schedule are theirs alone."""
 
 import datetime
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -179,8 +178,7 @@ def rule_form(rows: Rows, **changes) -> dict:
         "name": "Refills to the pool",
         "order": 5,
         "enabled": "on",
-        "conditions": "{}",
-        "action": json.dumps({"queue": rows.queue.pk}),
+        "then_queue": str(rows.queue.pk),  # the rule form's queue drop-down
     }
     return form | changes
 
@@ -193,7 +191,7 @@ def test_a_rule_cannot_be_saved_for_another_clinic_or_its_queue(
 
     for form in (
         rule_form(theirs),  # their clinic, their queue
-        rule_form(ours, action=json.dumps({"queue": theirs.queue.pk})),  # our rule, their queue
+        rule_form(ours, then_queue=str(theirs.queue.pk)),  # our rule, their queue
     ):
         response = client.post(f"{RULES}add/", form)
         assert response.status_code == 200  # the form again, with the error

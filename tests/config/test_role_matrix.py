@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib import messages
@@ -152,6 +153,14 @@ def screens_of_readers(p: str, case=None) -> str:
     if p == ANONYMOUS:
         return LOGIN
     return OK if p in (*READERS, OUTSIDER) else REFUSED
+
+
+def bulk_sorters(p: str, case=None) -> str:
+    """Bulk actions on the queue page: the roles that sort volume (clerical, MA); nurses
+    and physicians work symptom messages one by one, billing and administrators none."""
+    if p == ANONYMOUS:
+        return LOGIN
+    return OK if p in (CLERICAL, MA) else REFUSED
 
 
 def a_pool_of_this_clinic(p: str, case=None) -> str:
@@ -380,6 +389,24 @@ def correction_by_a_colleague(w, item, principal):
     ).pk
 
 
+def pend(p: str, case: tuple[str, str]) -> str:
+    # Who may work (claim) the item pends it (routing.pending); never an emergent one.
+    if not may_act(p, case, "claim"):
+        return REFUSED
+    return INVALID if case[1] == "emergent" else OK
+
+
+def pend_form(w) -> dict:
+    tomorrow = timezone.localtime(_now() + datetime.timedelta(days=1), ZoneInfo(w.clinic.time_zone))
+    return {"reason": "waiting for the CBC", "until": tomorrow.strftime("%Y-%m-%dT%H:%M")}
+
+
+def pended(w, item, principal):
+    WorkItem.objects.filter(pk=item.pk).update(
+        pended_until=_now() + datetime.timedelta(days=1), pended_at=_now(), pend_reason="CBC"
+    )
+
+
 def correct_acuity(p: str, case: tuple[str, str]) -> str:
     # Whoever reads the item corrects its labels; marking it as it already is says nothing.
     return INVALID if case[1] == "emergent" else OK
@@ -525,7 +552,20 @@ PROBES = [
     ),
     Probe("work/", "get", lambda w, i: "/work/?queue=mine", screens_of_readers, mode="my work"),
     Probe("work/rows", "get", lambda w, i: "/work/rows", screens_of_readers),
+    # Search: the words of every thread here (the start of THREAD_MARK, so the box's echo
+    # is not taken for a thread shown); the other clinic's nurse searches their own.
+    Probe("work/search", "get", lambda w, i: "/work/search?q=zqxthr", screens_of_readers),
+    Probe(
+        "work/bulk",
+        "post",
+        lambda w, i: "/work/bulk",
+        bulk_sorters,
+        # Each item by the scope of practice (tests/routing/test_bulk.py): one both may take.
+        lambda w: {"action": "claim", "items": [w.items[("clerical", "routine")].pk]},
+    ),
     Probe("work/counts", "get", lambda w, i: "/work/counts", screens_of_readers),
+    # Pending (routing.pending): the pended items of the person's pools, or theirs.
+    Probe("work/pending", "get", lambda w, i: "/work/pending", screens_of_readers),
     Probe("work/next", "post", lambda w, i: "/work/next", screens_of_readers),
     Probe(
         "work/after-action",
@@ -546,6 +586,14 @@ PROBES = [
         ITEM,
         "get",
         lambda w, item: f"/work/items/{item.pk}/",
+        on_items(lambda p, c: OK),
+        cases=EVERY_CASE,
+    ),
+    # The patient's other conversations (routing.patient_context): whoever reads the item.
+    Probe(
+        "work/items/<int:item_id>/patient-context/",
+        "get",
+        lambda w, item: f"/work/items/{item.pk}/patient-context/",
         on_items(lambda p, c: OK),
         cases=EVERY_CASE,
     ),
@@ -581,6 +629,10 @@ PROBES = [
         "reopen", reopen, cases=NURSE_LEVEL, prepare=closed, data=lambda w: {"reason": "new result"}
     ),
     screen_action("correct", correct_acuity, data=lambda w: RAISE_TO_EMERGENT),
+    screen_action("pend", pend, data=pend_form),
+    screen_action("unpend", "claim", prepare=pended),
+    # An internal note (routing.notes): anyone who reads and works the item, at any acuity.
+    screen_action("note", lambda p, c: OK, data=lambda w: {"note": "Pharmacy called back."}),
     screen_action(
         "confirm-correction",
         lambda p, c: OK,

@@ -258,6 +258,7 @@ def test_rendered_admin_pages_we_customise_have_no_inline_code(superuser_client)
         "/admin/routing/routingrule/",
         f"/admin/routing/routingrule/{rule.pk}/change/",
         f"/admin/routing/routingrule/{rule.pk}/try/",
+        "/admin/routing/routingrule/order/",
         "/admin/routing/rulereplay/",
         "/admin/triage/modelversion/",
     ]:

@@ -113,6 +113,7 @@ def day() -> SimpleNamespace:
     queues = ensure_default_queues(clinic=d.clinic)
     d.nurse_pool, d.clerical_pool = queues[Role.NURSE], queues[Role.CLERICAL]
     d.nurse = StaffFactory(clinic=d.clinic, role=Role.NURSE)
+    d.clerk = StaffFactory(clinic=d.clinic, role=Role.CLERICAL)  # bulk actions
     d.billing = StaffFactory(clinic=d.clinic, role=Role.BILLING)
     d.portal = IntegrationFactory(clinic=d.clinic).account
     d.administrator = _clinic_administrator(d.clinic)
@@ -203,6 +204,16 @@ def day() -> SimpleNamespace:
     return d
 
 
+def _pended(item: WorkItem, url: str) -> str:
+    """`url`, with `item` pended for a day (the state the pending list is walked in)."""
+    WorkItem.objects.filter(pk=item.pk).update(
+        pended_until=timezone.now() + datetime.timedelta(days=1),
+        pended_at=timezone.now(),
+        pend_reason="waiting for a result",
+    )
+    return url
+
+
 def markers(patient: Patient) -> tuple[str, ...]:
     """What names a patient in a response: the MRN, or the surname (in the name and in
     their messages' subjects)."""
@@ -227,7 +238,7 @@ class Step:
     what: str
     shown: Callable[[SimpleNamespace], dict[Patient, int]]  # read after the request
     method: str = "get"
-    data: dict | None = None
+    data: dict | Callable[[SimpleNamespace], dict] | None = None  # a callable: read from `day`
     mode: str = ""  # tells apart the walks of one URL pattern (test ids)
 
     @property
@@ -289,12 +300,67 @@ WALK = [
         lambda d: {d.alice: d.a1.pk, d.bob: d.b1.pk},
         mode="live refresh of a pool",
     ),
+    # Search (routing.search): newest first, so Alice's first row is her newest item.
+    # Typed in lower case: the page repeats what was typed, and the stranger's walk below
+    # checks that no MRN or surname *of the clinic's records* reaches them.
+    Step(
+        "work/search",
+        "nurse",
+        lambda d: "/work/search?q=mrn-a-7731",
+        What.SEARCH_RESULTS,
+        lambda d: {d.alice: d.a5.pk},
+        mode="by MRN",
+    ),
+    Step(
+        "work/search",
+        "nurse",
+        lambda d: "/work/search?q=quarrington",
+        What.SEARCH_RESULTS,
+        lambda d: {d.alice: d.a5.pk},
+        mode="by name and words",
+    ),
+    Step(
+        "work/search",
+        "nurse",
+        # Filters alone: unanswered work in queue order (urgent, held by nobody: c1, a1, b1).
+        lambda d: "/work/search?acuity=urgent&assignee=nobody",
+        What.SEARCH_RESULTS,
+        lambda d: {d.carol: d.c1.pk, d.alice: d.a1.pk, d.bob: d.b1.pk},
+        mode="filters",
+    ),
     Step(
         "work/items/<int:item_id>/",
         "nurse",
         lambda d: f"/work/items/{d.a1.pk}/",
         What.MESSAGE_THREAD,
         lambda d: {d.alice: d.a1.pk},
+    ),
+    # The patient context of a1: Alice's other conversations (one row, for the item).
+    Step(
+        "work/items/<int:item_id>/patient-context/",
+        "nurse",
+        lambda d: f"/work/items/{d.a1.pk}/patient-context/",
+        What.PATIENT_CONTEXT,
+        lambda d: {d.alice: d.a1.pk},
+    ),
+    # The pending list, with Bob's b1 pended (routing.pending).
+    Step(
+        "work/pending",
+        "nurse",
+        lambda d: _pended(d.b1, "/work/pending"),
+        What.PENDING_LIST,
+        lambda d: {d.bob: d.b1.pk},
+    ),
+    # A bulk claim's summary names the patient of each item (Carol's urgent c1 refused to
+    # a clerk, Alice's a3 and a4 claimed): as a queue page does.
+    Step(
+        "work/bulk",
+        "clerk",
+        lambda d: "/work/bulk",
+        What.QUEUE_LIST,
+        lambda d: {d.carol: d.c1.pk, d.alice: d.a3.pk},
+        method="post",
+        data=lambda d: {"action": "claim", "items": [d.c1.pk, d.a3.pk, d.a4.pk]},
     ),
     # Billing screens: the list (to review), a record, a new claims file, a file again.
     Step(
@@ -498,7 +564,8 @@ def _request(step: Step, user, client, client_for, d):
     http = client_for(user) if step.is_api else client
     if not step.is_api:
         client.force_login(user)
-    return getattr(http, step.method)(step.url(d), step.data or {})
+    data = step.data(d) if callable(step.data) else step.data
+    return getattr(http, step.method)(step.url(d), data or {})
 
 
 def _written_since(before: int) -> list[tuple]:
@@ -543,7 +610,7 @@ def _stranger(step: Step, d):
         return _clinic_administrator(elsewhere)
     if step.who == "portal":
         return IntegrationFactory(clinic=elsewhere).account
-    role = {"nurse": Role.NURSE, "billing": Role.BILLING}[step.who]
+    role = {"nurse": Role.NURSE, "billing": Role.BILLING, "clerk": Role.CLERICAL}[step.who]
     return StaffFactory(clinic=elsewhere, role=role)
 
 

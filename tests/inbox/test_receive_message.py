@@ -58,7 +58,7 @@ def test_a_patient_inserted_concurrently_is_found_when_the_post_runs_again(monke
 
     monkeypatch.setattr(services.Patient.objects, "filter", misses_once)
 
-    message, created = receive_message(
+    _message, created = receive_message(
         clinic=clinic, incoming=incoming("m-2"), source=portal, announce=False
     )
 

@@ -15,6 +15,7 @@ from routing import rule_trial
 from routing.models import RoutingRule, RuleReplay
 from tests.accounts.factories import ClinicFactory, StaffFactory
 from tests.routing.factories import QueueFactory, RoutingRuleFactory, routed_item
+from tests.routing.test_rule_builder import builder_post
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +51,16 @@ def administrator(clinic):
 
 
 def trial_form(rule: RoutingRule, **changes) -> dict:
+    """The page's form as posted; `conditions` and `action` (JSON) are typed into the
+    rule builder's rows as an administrator would."""
+    conditions = json.loads(changes.pop("conditions", json.dumps(rule.conditions)))
+    action = json.loads(changes.pop("action", json.dumps(rule.action)))
     form = {
         "clinic": rule.clinic_id,
         "name": rule.name,
         "order": rule.order,
         "enabled": "on",
-        "conditions": json.dumps(rule.conditions),
-        "action": json.dumps(rule.action),
+        **builder_post(conditions, action),
         "subject": "",
         "body": "",
         "category": "",
@@ -75,7 +79,8 @@ def test_the_page_starts_from_the_saved_rule(client, administrator, port_rule):
     assert response.status_code == 200
     form = response.context["form"]
     assert form["name"].value() == "Ports to the line-care nurses"
-    assert json.loads(form["conditions"].value()) == {"keyword": ["port"]}
+    assert form["if_keyword"].value() == "port"
+    assert form["then_queue"].value() == port_rule.action["queue"]
     assert f"{RULES}{port_rule.pk}/try/" in client.get(f"{RULES}{port_rule.pk}/change/").text
 
 
@@ -151,9 +156,10 @@ def test_without_a_model_the_preview_says_it_goes_to_nurse_triage_as_urgent(
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"conditions": json.dumps({"colour": "red"})}, None),
-        ({"action": json.dumps({"queue": 999999})}, None),
-        ({"conditions": "{not json"}, "conditions"),
+        ({"then_queue": "999999"}, "then_queue"),
+        ({"if_time_from": "17:00"}, "if_time_to"),
+        ({"if_confidence_label": "acuity", "if_confidence_value": "1.5"}, "if_confidence_value"),
+        ({"then_queue": ""}, "then_queue"),  # no action left
         ({"body": "", "do": "test"}, "body"),
     ],
 )
@@ -201,8 +207,7 @@ def test_a_new_rule_can_be_tested_and_saved(client, administrator, clinic, port_
         "name": "Chemo patients to line care",
         "order": 3,
         "enabled": "on",
-        "conditions": json.dumps({"patient_flag": "on_chemotherapy"}),
-        "action": json.dumps({"queue": port_pool.pk}),
+        **builder_post({"patient_flag": "on_chemotherapy"}, {"queue": port_pool.pk}),
         "language": "en",
         "days": 30,
         "do": "save",
