@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Each request starts and ends in UTC; views activate their clinic's zone.
+    "config.time_zone.ResetTimeZoneMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the body or a parameter: size and NUL refusals (config/input.py).
     "config.request_limits.RequestLimitsMiddleware",
