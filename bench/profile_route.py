@@ -43,6 +43,11 @@ from inbox.models import Message  # noqa: E402
 from inbox.services import IncomingMessage, PatientDetails, receive_message  # noqa: E402
 from inbox.signals import message_received  # noqa: E402
 from pipeline.tasks import classify_and_route  # noqa: E402
+
+try:
+    from pipeline.tasks import classify_and_route_many
+except ImportError:  # an older commit, profiled for the "before" figures
+    classify_and_route_many = None
 from triage.ml.classifier import DEFAULT_VARIANT  # noqa: E402
 from triage.ml.corpus import corpus_hash, load_corpus  # noqa: E402
 from triage.model_registry import register_model_version  # noqa: E402
@@ -108,6 +113,12 @@ def store(clinic, integration, rows, n: int, prefix: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        help="route through classify_and_route_many in chunks of this size (the bulk path)",
+    )
     args = parser.parse_args()
     clinic, integration, rows = setup()
     # Stored without the pipeline's enqueue: this process routes them itself, timed.
@@ -121,8 +132,12 @@ def main() -> None:
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         profiler.enable()
-        for message_id in ids:
-            classify_and_route.run(message_id)
+        if args.chunk:
+            for start in range(0, len(ids), args.chunk):
+                classify_and_route_many.run(ids[start : start + args.chunk])
+        else:
+            for message_id in ids:
+                classify_and_route.run(message_id)
         profiler.disable()
         seconds = time.perf_counter() - started
     routed = Message.objects.filter(pk__in=ids, status=Message.Status.ROUTED).count()
