@@ -489,6 +489,16 @@ def lock_received_messages_of(*, message_ids: list[int]) -> list[Message]:
     )
 
 
+def lock_conversations(*, conversation_ids: list[int]) -> None:
+    """lock_conversation for several, in one statement and in id order."""
+    list(
+        Conversation.objects.select_for_update()
+        .filter(pk__in=conversation_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def lock_conversation(*, conversation_id: int) -> Conversation:
     """Serializes routing per thread: two messages of one conversation never both create
     an open work item."""
@@ -518,6 +528,18 @@ def mark_classified(*, message: Message) -> None:
     if message.status != Message.Status.RECEIVED:
         raise ValueError(f"message {message.pk} is {message.status}, not received")
     _set_status(message, Message.Status.CLASSIFIED)
+
+
+def mark_routed_many(*, messages: list[Message]) -> None:
+    """classified -> routed for messages whose locks the caller holds: one UPDATE."""
+    if any(message.status != Message.Status.CLASSIFIED for message in messages):
+        raise ValueError("only classified messages can be marked routed")
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Message.Status.ROUTED, status_changed_at=now, updated_at=now
+    )
+    for message in messages:
+        message.status, message.status_changed_at = Message.Status.ROUTED, now
 
 
 def mark_routed(*, message: Message) -> None:

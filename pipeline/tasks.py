@@ -82,10 +82,7 @@ def classify_and_route_many(message_ids: list[int]) -> None:
         # routed in the same transaction (conversations locked in one order).
         with transaction.atomic():
             classifications = triage_services.classify_many_in_transaction(message_ids=message_ids)
-            for classification in classifications:
-                routing_services.route_classified(
-                    message=classification.message, classification=classification
-                )
+            routing_services.route_classified_many(classifications=classifications)
         routed = classifications
     except DATABASE_RETRY["autoretry_for"]:
         raise

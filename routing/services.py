@@ -7,6 +7,7 @@ message's own rows are written through inbox.services.
 """
 
 import logging
+from collections import Counter
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from inbox import services as inbox_services
 from inbox.models import Message, OutgoingMessage
 from routing import clinic_settings, notifications, rules, sla, webhooks
 from routing.coverage import resolve_person
-from routing.events import record_event
+from routing.events import new_event, record_event
 from routing.facts import message_facts
 from routing.models import Notification, Queue, WorkEvent, WorkItem
 from triage.ml.labels import ACUITY_RANK, SERVICE_LEVEL_RANK, Acuity, ServiceLevel
@@ -120,16 +121,9 @@ def route_classified(*, message: Message, classification: Classification | None)
         if decision.queue_id
         else default_queue(clinic=clinic, role=decision.role)
     )
-    record = {
-        "rule_id": decision.rule_id,
-        "rule_name": decision.rule_name,
-        "reasons": list(decision.reasons),
-        "role": decision.role,
-        "acuity": decision.acuity,
-        "classified_acuity": classification.acuity,
-        "sla": target.describe(),
-        "message_id": message.pk,
-    }
+    record = _decision_record(
+        message=message, classification=classification, decision=decision, target=target
+    )
 
     item = _latest_item(message.conversation_id, lock=True)
     if item is not None:
@@ -139,19 +133,14 @@ def route_classified(*, message: Message, classification: Classification | None)
             clinic_settings.configuration(clinic=clinic).queues.get(item.queue_id) or item.queue
         )
     if item is None:
-        item = WorkItem.objects.create(
-            clinic=clinic,
-            conversation_id=message.conversation_id,
+        item = _new_item(
             message=message,
-            queue=queue,
-            acuity=decision.acuity,
-            acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
-            service_level=decision.role,
+            classification=classification,
+            decision=decision,
+            target=target,
             due_at=due_at,
-            routing_reason=decision.reason[:500],
-            matched_rule_id=decision.rule_id,
-            routing_decision=record,
         )
+        item.save(force_insert=True)
         record_event(item, WorkEvent.Kind.ROUTED, message=message, reason=item.routing_reason)
         _assign_by_rule(item=item, decision=decision)
     elif item.status == WorkItem.Status.CLOSED:
@@ -173,6 +162,108 @@ def route_classified(*, message: Message, classification: Classification | None)
     inbox_services.mark_routed(message=message)
     webhooks.message_routed(item=item, message=message)
     return item
+
+
+def route_classified_many(*, classifications: list[Classification]) -> None:
+    """route_classified for a burst's chunk whose message locks the caller holds, in the
+    order of their conversations. A message that starts a conversation alone in the
+    chunk and sets nothing else off (no automatic reply, alert, rule assignment or
+    notice: a routine message, or an urgent one in business hours) has its item, its
+    event and its status written together with the others like it; every other message
+    goes through route_classified as it would on its own. The decisions are the same
+    either way (decide)."""
+    messages = [c.message for c in classifications]
+    conversation_ids = sorted({m.conversation_id for m in messages})
+    inbox_services.lock_conversations(conversation_ids=conversation_ids)
+    with_items = set(
+        WorkItem.objects.filter(conversation_id__in=conversation_ids).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    in_chunk = Counter(m.conversation_id for m in messages)
+    together, one_by_one = [], []
+    for classification in classifications:
+        message = classification.message
+        alone_and_new = (
+            message.status == Message.Status.CLASSIFIED
+            and in_chunk[message.conversation_id] == 1
+            and message.conversation_id not in with_items
+        )
+        decided = alone_and_new and decide(
+            message=message, classification=classification, clinic=message.clinic
+        )
+        if decided and not _sets_anything_off(*decided, message=message):
+            together.append((classification, *decided))
+        else:
+            one_by_one.append(classification)
+    items = WorkItem.objects.bulk_create(
+        _new_item(
+            message=classification.message,
+            classification=classification,
+            decision=decision,
+            target=target,
+            due_at=due_at,
+        )
+        for classification, decision, target, due_at in together
+    )
+    WorkEvent.objects.bulk_create(
+        new_event(item, WorkEvent.Kind.ROUTED, message=item.message, reason=item.routing_reason)
+        for item in items
+    )
+    inbox_services.mark_routed_many(messages=[item.message for item in items])
+    for item in items:
+        webhooks.message_routed(item=item, message=item.message)
+    for classification in one_by_one:
+        route_classified(message=classification.message, classification=classification)
+
+
+def _sets_anything_off(decision, target, due_at, *, message: Message) -> bool:
+    """Whether routing this message does more than open its item (_side_effects,
+    _assign_by_rule)."""
+    if decision.acuity == Acuity.EMERGENT or decision.auto_reply:
+        return True
+    if decision.notify_user_ids or decision.assignee_id is not None:
+        return True
+    calendar = clinic_settings.business_calendar(clinic=message.clinic)
+    return decision.acuity == Acuity.URGENT and sla.is_after_hours(calendar, message.created_at)
+
+
+def _new_item(*, message, classification, decision, target, due_at) -> WorkItem:
+    """A new conversation's work item as routing opens it, not yet saved."""
+    clinic = message.clinic
+    queue = (
+        _rule_queue(clinic=clinic, queue_id=decision.queue_id)
+        if decision.queue_id
+        else default_queue(clinic=clinic, role=decision.role)
+    )
+    return WorkItem(
+        clinic=clinic,
+        conversation_id=message.conversation_id,
+        message=message,
+        queue=queue,
+        acuity=decision.acuity,
+        acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
+        service_level=decision.role,
+        due_at=due_at,
+        routing_reason=decision.reason[:500],
+        matched_rule_id=decision.rule_id,
+        routing_decision=_decision_record(
+            message=message, classification=classification, decision=decision, target=target
+        ),
+    )
+
+
+def _decision_record(*, message, classification, decision, target) -> dict:
+    return {
+        "rule_id": decision.rule_id,
+        "rule_name": decision.rule_name,
+        "reasons": list(decision.reasons),
+        "role": decision.role,
+        "acuity": decision.acuity,
+        "classified_acuity": classification.acuity,
+        "sla": target.describe(),
+        "message_id": message.pk,
+    }
 
 
 def _latest_item(conversation_id: int, *, lock: bool = False) -> WorkItem | None:

@@ -1,6 +1,8 @@
 """The bulk intake's routing: one classify_and_route_many task per chunk of a batch, each
 message as classify_and_route does it, one failure not stopping the others."""
 
+import re
+
 import pytest
 from django.db import OperationalError
 
@@ -36,7 +38,12 @@ def test_one_failing_message_is_logged_and_the_others_are_routed(
             raise RuntimeError("a bug in one message's path")
         return route(message=message, classification=classification)
 
+    def chunk_fails(*, classifications):
+        for classification in classifications:
+            fails_for_one(message=classification.message, classification=classification)
+
     monkeypatch.setattr(routing_services, "route_classified", fails_for_one)
+    monkeypatch.setattr(routing_services, "route_classified_many", chunk_fails)
 
     pipeline_tasks.classify_and_route_many.delay([first.pk, broken.pk, last.pk])
 
@@ -113,3 +120,66 @@ def test_a_batch_is_enqueued_in_chunks_of_50_and_a_red_flag_alone(monkeypatch):
     assert [len(chunk) for chunk in chunks] == [50, 50, 20]
     assert [pk for chunk in chunks for pk in chunk] == [m.pk for m in routine]  # in order
     assert alone == [((emergent.pk,), 0)]  # the highest priority: ahead of every chunk
+
+
+def test_a_chunk_routes_every_message_as_one_by_one_would(active_model_version):
+    """The same messages, in two clinics configured alike: one clinic's through the chunk
+    (written together where nothing else follows), the other's one by one."""
+    from pipeline.tasks import classify_and_route
+    from routing.models import Queue, WorkEvent
+    from tests.accounts.factories import ClinicFactory
+    from tests.inbox.factories import ConversationFactory, PatientFactory
+    from tests.routing.factories import QueueFactory, RoutingRuleFactory
+
+    texts = [
+        ("Appointment", "Can I move my appointment next week to the afternoon?"),
+        ("Chest", "I have crushing chest pain and cannot breathe"),
+        ("Port", "Question about my port appointment, nothing is wrong"),
+        ("Refill", "Could you refill my lisinopril, two pills left"),
+        ("Follow-up", "Also, my ankle is swollen since yesterday"),
+    ]
+
+    def clinic_with_messages():
+        clinic = ClinicFactory()
+        navigators = QueueFactory(clinic=clinic, role="nurse", name="Port navigators")
+        RoutingRuleFactory(
+            clinic=clinic, conditions={"keyword": ["port"]}, action={"queue": navigators.pk}
+        )
+        shared = ConversationFactory(clinic=clinic, patient=PatientFactory(clinic=clinic))
+        messages = []
+        for n, (subject, body) in enumerate(texts):
+            conversation = (
+                shared
+                if n in (3, 4)
+                else ConversationFactory(clinic=clinic, patient=PatientFactory(clinic=clinic))
+            )
+            messages.append(MessageFactory(conversation=conversation, subject=subject, body=body))
+        return clinic, messages
+
+    def outcome(messages):
+        rows = []
+        for message in messages:
+            message.refresh_from_db()
+            item = WorkItem.objects.get(conversation=message.conversation)
+            kinds = sorted(WorkEvent.objects.filter(message=message).values_list("kind", flat=True))
+            rows.append(
+                (
+                    message.status,
+                    Queue.objects.get(pk=item.queue_id).name,
+                    item.acuity,
+                    item.service_level,
+                    re.sub(r"\d+", "N", item.routing_reason),  # ids differ
+                    kinds,
+                )
+            )
+        return rows
+
+    _, together = clinic_with_messages()
+    _, alone = clinic_with_messages()
+
+    pipeline_tasks.classify_and_route_many.run([m.pk for m in together])
+    for message in alone:
+        classify_and_route.run(message.pk)
+
+    assert outcome(together) == outcome(alone)
+    assert {row[0] for row in outcome(together)} == {Message.Status.ROUTED}
