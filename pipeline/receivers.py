@@ -33,19 +33,28 @@ def enqueue_classify_and_route(*, message_id: int, **kwargs) -> None:
 ROUTING_CHUNK = 50
 
 
+# A chunk of messages with an emergent or urgent red flag: small, so that several worker
+# processes take them at once and the last of a chunk waits little for the first.
+ACUTE_CHUNK = 5
+
+
 @receiver(messages_received, dispatch_uid="pipeline.classify_and_route_many")
 def enqueue_classify_and_route_many(*, message_ids: list[int], **kwargs) -> None:
-    """A batch (the bulk intake): routine messages in chunks, one task each; a message
-    with an emergent or urgent red flag alone, at its priority, so it never waits behind
-    the routine ones of its chunk. One query reads the batch's text for the red flags."""
+    """A batch (the bulk intake) in chunks, one classify_and_route_many task each, by the
+    priority of their red flags: the emergent ones first and in small chunks, then the
+    urgent ones, then the routine ones in chunks of 50, so an emergent message never
+    waits behind routine ones. One query reads the batch's text for the red flags. Every
+    message of a batch goes through its chunk: a single message's task would classify
+    waiting messages of other chunks with its own (triage.services.classify) and leave
+    their chunks to route them one by one."""
     priority = message_triage_priorities(message_ids=message_ids)
-    routine = []
+    by_priority: dict[int, list[int]] = {}
     for message_id in message_ids:
         # Not found (cannot happen after commit): routine; its task finds out.
         at = priority.get(message_id, settings.TRIAGE_PRIORITY_ROUTINE)
-        if at == settings.TRIAGE_PRIORITY_ROUTINE:
-            routine.append(message_id)
-        else:
-            classify_and_route.apply_async((message_id,), priority=at)
-    for start in range(0, len(routine), ROUTING_CHUNK):
-        classify_and_route_many.delay(routine[start : start + ROUTING_CHUNK])
+        by_priority.setdefault(at, []).append(message_id)
+    for at in sorted(by_priority):
+        ids = by_priority[at]
+        size = ROUTING_CHUNK if at == settings.TRIAGE_PRIORITY_ROUTINE else ACUTE_CHUNK
+        for start in range(0, len(ids), size):
+            classify_and_route_many.apply_async((ids[start : start + size],), priority=at)

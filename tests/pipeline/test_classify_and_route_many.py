@@ -103,23 +103,25 @@ def test_it_goes_to_the_triage_queue_as_classify_and_route_does():
     )
 
 
-def test_a_batch_is_enqueued_in_chunks_of_50_and_a_red_flag_alone(monkeypatch):
+def test_a_batch_is_enqueued_in_chunks_by_priority_emergent_first(monkeypatch):
     routine = MessageFactory.create_batch(120, body="Can I move my appointment?")
     emergent = MessageFactory(body="Crushing chest pain since this morning, I feel faint.")
-    chunks, alone = [], []
-    monkeypatch.setattr(receivers.classify_and_route_many, "delay", chunks.append)
+    sent = []
     monkeypatch.setattr(
-        receivers.classify_and_route,
+        receivers.classify_and_route_many,
         "apply_async",
-        lambda args, priority: alone.append((args, priority)),
+        lambda args, priority: sent.append((args[0], priority)),
     )
     ids = [m.pk for m in routine[:60]] + [emergent.pk] + [m.pk for m in routine[60:]]
 
     messages_received.send(sender=Message, message_ids=ids)
 
-    assert [len(chunk) for chunk in chunks] == [50, 50, 20]
-    assert [pk for chunk in chunks for pk in chunk] == [m.pk for m in routine]  # in order
-    assert alone == [((emergent.pk,), 0)]  # the highest priority: ahead of every chunk
+    # The highest priority, first and in a chunk of its own: ahead of every routine chunk.
+    assert sent[0] == ([emergent.pk], 0)
+    routine_chunks = sent[1:]
+    assert [len(chunk) for chunk, _ in routine_chunks] == [50, 50, 20]
+    assert {priority for _, priority in routine_chunks} == {6}
+    assert [pk for chunk, _ in routine_chunks for pk in chunk] == [m.pk for m in routine]
 
 
 def test_a_chunk_routes_every_message_as_one_by_one_would(active_model_version):

@@ -231,7 +231,7 @@ def test_with_the_broker_down_the_batch_is_stored_and_left_for_the_sweep(
     def refuse(*args, **kwargs):
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(receivers.classify_and_route_many, "delay", refuse)
+    monkeypatch.setattr(receivers.classify_and_route_many, "apply_async", refuse)
 
     with django_capture_on_commit_callbacks(execute=True):
         answer = post([message(clinic, n) for n in range(3)])
