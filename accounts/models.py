@@ -39,7 +39,7 @@ class Clinic(TimeStampedModel):
     # webhooks, the active or shadow model): a worker keeps the configuration it read
     # while the clinic row it reads with each message still carries the same version
     # (accounts.configuration).
-    configuration_version = models.BigIntegerField(default=new_configuration_version)
+    configuration_version = models.BigIntegerField(default=new_configuration_version, db_default=0)
 
     def __str__(self) -> str:
         return self.name

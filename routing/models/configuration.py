@@ -114,14 +114,14 @@ class ClinicRouting(TimeStampedModel):
     # the automatic acknowledgement), and whether the on-call nurse is alerted too.
     after_hours_phone = models.CharField("after-hours line", max_length=40, blank=True)
     # The office line quick replies give the patient as {clinic_phone} (routing.quick_replies).
-    office_phone = models.CharField("clinic phone", max_length=40, blank=True)
+    office_phone = models.CharField("clinic phone", max_length=40, blank=True, db_default="")
     alert_on_call_for_after_hours_urgent = models.BooleanField(
         "alert the on-call nurse for urgent messages after hours", default=False
     )
     # Off: a pended item's SLA clock keeps running. On: it stops while pending (the SLA
     # sweep skips the item) and the due time moves later by the pended time on return.
     pause_sla_while_pending = models.BooleanField(
-        "pause the response clock while an item is pending", default=False
+        "pause the response clock while an item is pending", default=False, db_default=False
     )
 
     class Meta:

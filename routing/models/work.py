@@ -106,6 +106,8 @@ class WorkItem(TimeStampedModel):
         RESULT = "result", "Result back"
         CALLBACK = "callback", "Patient callback"
 
+    # Database defaults on the new columns: an application version from before them,
+    # still running during a deploy, and set-based SQL (bench/) insert without them.
     # Pending (routing.pending): while pended_until is set the item is out of the active
     # lists (the pools filter on it) and comes back at that time at the latest (the beat
     # sweep routing.pending.return_due_items); an event pend comes back earlier when a
@@ -113,8 +115,8 @@ class WorkItem(TimeStampedModel):
     # hold, so a pended item is always status "open" and the partial indexes on status
     # stay as they are.
     pended_until = models.DateTimeField(null=True, blank=True)
-    pend_event = models.CharField(max_length=16, choices=PendEvent, blank=True)
-    pend_reason = models.CharField(max_length=500, blank=True)
+    pend_event = models.CharField(max_length=16, choices=PendEvent, blank=True, db_default="")
+    pend_reason = models.CharField(max_length=500, blank=True, db_default="")
     pended_at = models.DateTimeField(null=True, blank=True)
     pended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -125,7 +127,7 @@ class WorkItem(TimeStampedModel):
     )
     # The clinic's policy when it was pended (ClinicRouting.pause_sla_while_pending): the
     # SLA sweep skips these, and the due time moves later by the pended time on return.
-    pend_pauses_sla = models.BooleanField(default=False)
+    pend_pauses_sla = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"Work item {self.pk} ({self.acuity}, {self.status})"
