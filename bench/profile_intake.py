@@ -48,7 +48,7 @@ def main() -> None:
         clinic=clinic, name="Bench portal"
     )
     _, token = issue_api_token(user=portal.account, created_by=None, scopes=["messages:write"])
-    settings.API_RATE_PER_TOKEN = "1000000/min"
+    settings.API_RATE_PER_TOKEN = "1000000/min"  # noqa: S105 (a rate, not a password)
     client = Client(SERVER_NAME="localhost")
     run = int(time.time())
 
