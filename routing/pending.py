@@ -31,19 +31,12 @@ from routing import scope, work_items
 from routing.events import record_event
 from routing.exceptions import InvalidTarget, InvalidTransition
 from routing.models import ClinicRouting, WorkEvent, WorkItem
+from routing.pending_return import PEND_FIELDS, clear_pend, return_locked
 from triage.ml.labels import Acuity
 
 BATCH = 500
 # How far ahead an item may be pended: a pend is a wait for something, not an archive.
 LONGEST_PEND = datetime.timedelta(days=90)
-PEND_FIELDS = [
-    "pended_until",
-    "pend_event",
-    "pend_reason",
-    "pended_at",
-    "pended_by",
-    "pend_pauses_sla",
-]
 
 
 def _aware(value: datetime.datetime, *, zone: str) -> datetime.datetime:
@@ -144,45 +137,6 @@ def unpend(*, actor: User, item_id: int, now: datetime.datetime | None = None) -
         return item
 
 
-def return_locked(
-    *,
-    item: WorkItem,
-    now: datetime.datetime,
-    why: str,
-    actor: User | None = None,
-    save: bool = True,
-) -> None:
-    """Back from pending, for an item the caller holds locked: into its pool, with an
-    UNPENDED event; by the clinic's policy taken when pended, the due time moves later
-    by the time it was pended. With save=False the caller saves (routing.services)."""
-    if item.pend_pauses_sla and item.pended_at is not None and now > item.pended_at:
-        item.due_at += now - item.pended_at
-    pended_by = item.pended_by
-    _clear(item)
-    if save:
-        item.save(update_fields=["due_at", "updated_at", *PEND_FIELDS])
-    record_event(
-        item,
-        WorkEvent.Kind.UNPENDED,
-        actor=actor,
-        from_user=pended_by,
-        to_user=None,
-        reason=why[:500],
-    )
-
-
-def _clear(item: WorkItem) -> None:
-    item.pended_until, item.pend_event, item.pend_reason = None, "", ""
-    item.pended_at, item.pended_by, item.pend_pauses_sla = None, None, False
-
-
-def return_for_patient_message(*, item: WorkItem, now: datetime.datetime) -> None:
-    """The patient wrote again in the conversation of a pended item (routing.services,
-    which holds it locked and saves it): it comes back now, whatever it waited for."""
-    if item.pended_until is not None:
-        return_locked(item=item, now=now, why="the patient wrote again", save=False)
-
-
 def return_due_items(*, now: datetime.datetime | None = None) -> int:
     """The beat sweep: every item pended until now or earlier comes back to its pool.
     Idempotent and safe in several processes: each item is re-checked under its lock,
@@ -202,7 +156,7 @@ def return_due_items(*, now: datetime.datetime | None = None) -> int:
                 continue
             if item.status != WorkItem.Status.OPEN:
                 # Answered or closed while pending: nothing comes back; the pend just ends.
-                _clear(item)
+                clear_pend(item)
                 item.save(update_fields=["updated_at", *PEND_FIELDS])
                 continue
             if item.pend_event:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Clinic, User
 from inbox import services as inbox_services
 from inbox.models import Message, OutgoingMessage
-from routing import clinic_settings, notifications, rules, sla, webhooks
+from routing import clinic_settings, notifications, pending_return, rules, sla, webhooks
 from routing.coverage import resolve_person
 from routing.events import new_event, record_event
 from routing.facts import message_facts
@@ -116,11 +116,7 @@ def route_classified(*, message: Message, classification: Classification | None)
     inbox_services.lock_conversation(conversation_id=message.conversation_id)
     clinic = message.clinic
     decision, target, due_at = decide(message=message, classification=classification, clinic=clinic)
-    queue = (
-        _rule_queue(clinic=clinic, queue_id=decision.queue_id)
-        if decision.queue_id
-        else default_queue(clinic=clinic, role=decision.role)
-    )
+    queue = _decided_queue(clinic=clinic, decision=decision)
     record = _decision_record(
         message=message, classification=classification, decision=decision, target=target
     )
@@ -231,16 +227,11 @@ def _sets_anything_off(decision, target, due_at, *, message: Message) -> bool:
 def _new_item(*, message, classification, decision, target, due_at) -> WorkItem:
     """A new conversation's work item as routing opens it, not yet saved."""
     clinic = message.clinic
-    queue = (
-        _rule_queue(clinic=clinic, queue_id=decision.queue_id)
-        if decision.queue_id
-        else default_queue(clinic=clinic, role=decision.role)
-    )
     return WorkItem(
         clinic=clinic,
         conversation_id=message.conversation_id,
         message=message,
-        queue=queue,
+        queue=_decided_queue(clinic=clinic, decision=decision),
         acuity=decision.acuity,
         acuity_rank=ACUITY_RANK[Acuity(decision.acuity)],
         service_level=decision.role,
@@ -279,6 +270,12 @@ def _latest_item(conversation_id: int, *, lock: bool = False) -> WorkItem | None
     # Not select_related("claimed_by"): most messages start a conversation and find no
     # item, and compiling the join cost more than reading the holder of the few held ones.
     return items.first()
+
+
+def _decided_queue(*, clinic: Clinic, decision: rules.RoutingDecision) -> Queue:
+    if decision.queue_id:
+        return _rule_queue(clinic=clinic, queue_id=decision.queue_id)
+    return default_queue(clinic=clinic, role=decision.role)
 
 
 def _rule_queue(*, clinic: Clinic, queue_id: int) -> Queue:
@@ -320,9 +317,7 @@ def _add_message_to_open_item(*, item, message, decision, due_at, record) -> Non
     if rank < item.acuity_rank:
         item.acuity, item.acuity_rank = decision.acuity, rank
         reason += f"; acuity raised to {decision.acuity}"
-    from routing import pending  # here: pending imports work_items, which imports this module
-
-    pending.return_for_patient_message(item=item, now=timezone.now())  # back from pending
+    pending_return.return_for_patient_message(item=item, now=timezone.now())
     item.due_at = min(item.due_at, due_at)
     if item.status == WorkItem.Status.RESPONDED:
         # The patient wrote back after our answer: the item is open work again.

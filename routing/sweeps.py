@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Clinic
 from inbox import selectors as inbox_selectors
 from inbox.models import OutgoingMessage
-from routing import notifications, pending, services, work_items
+from routing import notifications, pending_return, services, work_items
 from routing.events import record_event
 from routing.models import Notification, SlaBreach, WorkEvent, WorkItem
 from triage.ml.labels import Acuity
@@ -86,7 +86,7 @@ def _act_on_breach(*, item_id: int, now: datetime.datetime) -> int:
         )
         if item.pended_until is not None:
             # The clock ran while pending (the clinic's policy): late work is not hidden.
-            pending.return_locked(item=item, now=now, why="past its due time while pending")
+            pending_return.return_locked(item=item, now=now, why="past its due time while pending")
         if item.acuity == Acuity.EMERGENT:
             services.alert_on_call(item=item, window=window)
         elif item.acuity == Acuity.URGENT:

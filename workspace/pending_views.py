@@ -1,8 +1,7 @@
 """Staff screens of issue 24: the patient context of a work item (the patient's earlier
-conversations) and pending (the pend form's input, the pending list). Thin: the
+conversations) and the pending list. Thin: the
 selectors write the access log, the services (routing.pending) decide and refuse."""
 
-import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
@@ -12,37 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from routing import patient_context as context_selectors
-from routing import pending, pending_selectors, selectors
-from routing.exceptions import InvalidTarget
-from routing.models import WorkItem
+from routing import pending_selectors, selectors
 from workspace.views import _refusals_by_role_as_403, _workspace
-
-
-def _until(value: str) -> datetime.datetime | None:
-    """The form's datetime-local (the clinic's wall clock, read so by the service)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidTarget("Give the time it comes back as a date and time.") from exc
-
-
-def pend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
-    """The work item page's pend form: a reason, a date and time, and optionally an event
-    (then the time is "return no later than")."""
-    return pending.pend(
-        actor=request.user,
-        item_id=item_id,
-        reason=request.POST.get("reason", ""),
-        until=_until(request.POST.get("until", "")),
-        event=request.POST.get("event", ""),
-    )
-
-
-def unpend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
-    return pending.unpend(actor=request.user, item_id=item_id)
 
 
 @login_required

@@ -31,8 +31,8 @@ from billing import services as billing_services
 from config.errors import DomainError
 from config.input import ID_MAX, parse_count, parse_id
 from inbox.models import Message, PatientDataAccess
-from routing import corrections, notes, scope_selectors, selectors, work_items
-from routing.exceptions import OutsideScopeOfPractice, PatientCallRefused
+from routing import corrections, notes, pending, scope_selectors, selectors, work_items
+from routing.exceptions import InvalidTarget, OutsideScopeOfPractice, PatientCallRefused
 from routing.models import WorkEvent, WorkItem
 from triage.models import Classification, LabelCorrection
 from triage.selectors import corrections_of_conversation
@@ -300,10 +300,31 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     return render(request, "workspace/work_item.html", context)
 
 
-def _pending_views():
-    from workspace import pending_views  # here: it imports this module
+def _pend_until(value: str) -> datetime.datetime | None:
+    """The form's datetime-local (the clinic's wall clock, read so by the service)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidTarget("Give the time it comes back as a date and time.") from exc
 
-    return pending_views
+
+def _pend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
+    """The work item page's pend form: a reason, a date and time, and optionally an event
+    (then the time is "return no later than")."""
+    return pending.pend(
+        actor=request.user,
+        item_id=item_id,
+        reason=request.POST.get("reason", ""),
+        until=_pend_until(request.POST.get("until", "")),
+        event=request.POST.get("event", ""),
+    )
+
+
+def _unpend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
+    return pending.unpend(actor=request.user, item_id=item_id)
 
 
 def _thread_entry(message) -> dict:
@@ -383,9 +404,9 @@ ACTIONS = {
     "confirm-correction": lambda r, i: corrections.confirm_on_item(
         actor=r.user, item_id=i, correction_id=_id_or_none(r.POST.get("correction")) or 0
     ),
-    # Pending (routing.pending; the form's input read in workspace.pending_views).
-    "pend": lambda r, i: _pending_views().pend_from_form(r, i),
-    "unpend": lambda r, i: _pending_views().unpend_from_form(r, i),
+    # Pending (routing.pending).
+    "pend": _pend_from_form,
+    "unpend": _unpend_from_form,
 }
 DONE = {
     "claim": "Claimed: it is yours now.",
