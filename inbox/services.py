@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Exists, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Clinic, Integration, User
@@ -489,14 +489,16 @@ def lock_received_messages_of(*, message_ids: list[int]) -> list[Message]:
     )
 
 
-def lock_conversations(*, conversation_ids: list[int]) -> None:
-    """lock_conversation for several, in one statement and in id order."""
-    list(
-        Conversation.objects.select_for_update()
-        .filter(pk__in=conversation_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+def lock_conversations(*, conversation_ids: list[int], noting: Exists | None = None) -> set[int]:
+    """lock_conversation for several, in one statement and in id order. `noting`: a
+    condition on a conversation (OuterRef("pk") is its id), read in the same statement;
+    the ids of those that meet it are returned."""
+    locked = Conversation.objects.select_for_update(of=("self",)).filter(pk__in=conversation_ids)
+    if noting is None:
+        list(locked.order_by("pk").values_list("pk", flat=True))
+        return set()
+    rows = locked.annotate(noted=noting).order_by("pk").values_list("pk", "noted")
+    return {pk for pk, noted in rows if noted}
 
 
 def lock_conversation(*, conversation_id: int) -> Conversation:

@@ -44,9 +44,9 @@ def enqueue_classify_and_route_many(*, message_ids: list[int], **kwargs) -> None
     priority of their red flags: the emergent ones first and in small chunks, then the
     urgent ones, then the routine ones in chunks of 50, so an emergent message never
     waits behind routine ones. One query reads the batch's text for the red flags. Every
-    message of a batch goes through its chunk: a single message's task would classify
-    waiting messages of other chunks with its own (triage.services.classify) and leave
-    their chunks to route them one by one."""
+    message of a batch goes through its chunk: with a task per message, most tasks would
+    find their message routed already by another's batch, a broker round trip each for
+    nothing."""
     priority = message_triage_priorities(message_ids=message_ids)
     by_priority: dict[int, list[int]] = {}
     for message_id in message_ids:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from accounts.models import Clinic, User
@@ -101,11 +101,17 @@ def route(*, message_id: int) -> WorkItem | None:
         return route_classified(message=message, classification=classification)
 
 
-def route_classified(*, message: Message, classification: Classification | None) -> WorkItem | None:
+def route_classified(
+    *,
+    message: Message,
+    classification: Classification | None,
+    conversation_locked: bool = False,
+) -> WorkItem | None:
     """route() inside the caller's transaction, which holds the message's row lock
     (inbox.services.lock_message, or the classification just made under it): the
     pipeline classifies and routes a message in one transaction, without reading it
-    again. `message` comes with its conversation, patient and clinic."""
+    again. `message` comes with its conversation, patient and clinic.
+    `conversation_locked`: the caller holds the conversation's lock too."""
     if message.status == Message.Status.ROUTED:
         return _latest_item(message.conversation_id)
     if message.status != Message.Status.CLASSIFIED or classification is None:
@@ -113,7 +119,8 @@ def route_classified(*, message: Message, classification: Classification | None)
         return None
     # Serializes routing per thread: two messages of one conversation never both create
     # an open item.
-    inbox_services.lock_conversation(conversation_id=message.conversation_id)
+    if not conversation_locked:
+        inbox_services.lock_conversation(conversation_id=message.conversation_id)
     clinic = message.clinic
     decision, target, due_at = decide(message=message, classification=classification, clinic=clinic)
     queue = _decided_queue(clinic=clinic, decision=decision)
@@ -161,20 +168,22 @@ def route_classified(*, message: Message, classification: Classification | None)
 
 
 def route_classified_many(*, classifications: list[Classification]) -> None:
-    """route_classified for a burst's chunk whose message locks the caller holds, in the
-    order of their conversations. A message that starts a conversation alone in the
+    """route_classified for messages whose locks the caller holds (a burst's chunk, or a
+    worker's batch of the messages waiting), each conversation's in the order they
+    arrived. A message that starts a conversation alone in the
     chunk and sets nothing else off (no automatic reply, alert, rule assignment or
     notice: a routine message, or an urgent one in business hours) has its item, its
     event and its status written together with the others like it; every other message
     goes through route_classified as it would on its own. The decisions are the same
     either way (decide)."""
+    # A conversation's messages in the order they arrived: a follow-up routed before the
+    # message it follows would open the thread's item on the wrong message.
+    classifications = sorted(classifications, key=lambda c: c.message_id)
     messages = [c.message for c in classifications]
     conversation_ids = sorted({m.conversation_id for m in messages})
-    inbox_services.lock_conversations(conversation_ids=conversation_ids)
-    with_items = set(
-        WorkItem.objects.filter(conversation_id__in=conversation_ids).values_list(
-            "conversation_id", flat=True
-        )
+    with_items = inbox_services.lock_conversations(
+        conversation_ids=conversation_ids,
+        noting=Exists(WorkItem.objects.filter(conversation_id=OuterRef("pk"))),
     )
     in_chunk = Counter(m.conversation_id for m in messages)
     together, one_by_one = [], []
@@ -210,7 +219,11 @@ def route_classified_many(*, classifications: list[Classification]) -> None:
     for item in items:
         webhooks.message_routed(item=item, message=item.message)
     for classification in one_by_one:
-        route_classified(message=classification.message, classification=classification)
+        route_classified(
+            message=classification.message,
+            classification=classification,
+            conversation_locked=True,
+        )
 
 
 def _sets_anything_off(decision, target, due_at, *, message: Message) -> bool:

@@ -45,23 +45,52 @@ def classify(*, message_id: int) -> Classification | None:
 
 def classify_in_transaction(*, message_id: int) -> Classification | None:
     """classify() inside the caller's transaction, which on return holds the message's
-    row lock: routing goes on in the same transaction with the message (and its
-    conversation, patient and clinic) as loaded here (pipeline). None for a message that
-    is not to be classified (imported history)."""
+    row lock. None for a message that is not to be classified (imported history)."""
+    classifications, earlier = _classify_with_waiting(message_id=message_id)
+    if earlier is not None:
+        return _earlier_classification(earlier)
+    return next(c for c in classifications if c.message_id == message_id)
+
+
+def classify_with_waiting_in_transaction(*, message_id: int) -> list[Classification]:
+    """The pipeline's step: the message classified together with the other received
+    messages waiting (up to TRIAGE_BATCH_SIZE, oldest first) in one model call, inside
+    the caller's transaction, which on return holds all their row locks, so that routing
+    goes on with all of them as loaded here (pipeline.tasks.classify_and_route). The
+    message's own classification is among them while it waits to be routed, whether
+    classified here or before; a message routed already, or not to be classified
+    (imported history), adds none."""
+    classifications, earlier = _classify_with_waiting(message_id=message_id)
+    if earlier is not None and earlier.status == Message.Status.CLASSIFIED:
+        own = _earlier_classification(earlier)
+        if own is not None:
+            classifications.append(own)
+    return classifications
+
+
+def _classify_with_waiting(*, message_id: int) -> tuple[list[Classification], Message | None]:
+    """The received messages waiting, the given one first, classified under their locks;
+    and the given message, locked, when it was not received any more (classified or
+    routed before, or imported history), else None."""
     batch = inbox_services.lock_received_messages(
         first_id=message_id, limit=max(1, settings.TRIAGE_BATCH_SIZE)
     )
-    own = next((c for c in _classify_locked(batch) if c.message_id == message_id), None)
-    if own is not None:
-        return own
+    classifications = _classify_locked(batch)
+    if any(c.message_id == message_id for c in classifications):
+        return classifications, None
     # Classified already, or another worker's batch holds it: wait for that one.
     message = inbox_services.lock_message(message_id=message_id)
-    if message.status != Message.Status.RECEIVED:
-        classification = Classification.objects.filter(message=message).first()
-        if classification is not None:
-            classification.message = message  # the locked row, not a second read
-        return classification
-    return _classify_locked([message])[0]
+    if message.status == Message.Status.RECEIVED:
+        # That worker's transaction was rolled back: classify it here.
+        return classifications + _classify_locked([message]), None
+    return classifications, message
+
+
+def _earlier_classification(message: Message) -> Classification | None:
+    classification = Classification.objects.filter(message=message).first()
+    if classification is not None:
+        classification.message = message  # the locked row, not a second read
+    return classification
 
 
 def classify_many_in_transaction(*, message_ids: list[int]) -> list[Classification]:

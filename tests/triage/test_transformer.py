@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -73,6 +74,21 @@ def test_batches_pad_to_their_own_length_without_changing_a_message_s_probabilit
     for i, single in enumerate(alone):
         for head in together:
             assert np.allclose(together[head][i], single[head][0], atol=1e-5), (i, head)
+
+
+def test_sessions_side_by_side_give_each_message_what_one_session_gives_it():
+    # The int8 graph, which depends on a message's group: the groups are the same however
+    # many sessions run them, so the probabilities are too.
+    texts = [f"{text} {n}" for n in range(7) for text in SAMPLE]  # 42 messages, 11 groups
+    one, two = (
+        replace(small_ensemble(quantize=True).transformer, threads=threads) for threads in (1, 2)
+    )
+
+    alone, side_by_side = one.probabilities(texts), two.probabilities(texts)
+
+    assert len(two._ready()[0]) == 2
+    for head in alone:
+        assert np.array_equal(alone[head], side_by_side[head]), head
 
 
 def test_an_ensemble_pickles_without_its_session_and_predicts_the_same_after_loading():
