@@ -22,7 +22,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("That is not a valid token.") from None
         row = (
-            ApiToken.objects.select_related("user")
+            # An integration's clinic comes with its token: every intake call needs it.
+            ApiToken.objects.select_related("user__integration__clinic")
             .filter(digest=services.api_token_digest(token), revoked_at__isnull=True)
             .first()
         )

@@ -326,8 +326,13 @@ def _store_batch(
     if announce and announce_together and messages:
         transaction.on_commit(_after_commit_announce_many([m.pk for m in messages]), robust=True)
     elif announce:
-        for message in messages:
-            transaction.on_commit(_after_commit_announce(message.pk), robust=True)
+        for one, message in zip(accepted, messages, strict=True):
+            transaction.on_commit(
+                _after_commit_announce(
+                    message.pk, message=message, patient=patients[one.patient.mrn]
+                ),
+                robust=True,
+            )
     # PostgreSQL's bulk_create returns each row's id (INSERT ... RETURNING).
     message_ids.update((m.external_id, m.pk) for m in messages)
     items = tuple(
@@ -386,11 +391,24 @@ def receive_message_for_known_patient(
     return receive_message(clinic=clinic, incoming=incoming, source=source)
 
 
-def _after_commit_announce(message_id: int):
+def _after_commit_announce(
+    message_id: int, *, message: Message | None = None, patient: Patient | None = None
+):
     # A named function, not a partial: Django's robust on_commit logs the callable's
-    # __qualname__ when it fails, and a partial has none.
+    # __qualname__ when it fails, and a partial has none. The text goes with the signal
+    # when it is at hand, so its receiver need not read the message again.
+    text = (
+        {}
+        if message is None or patient is None
+        else {
+            "subject": message.subject,
+            "body": message.body,
+            "on_chemotherapy": patient.on_chemotherapy,
+        }
+    )
+
     def announce_message_received() -> None:
-        message_received.send(sender=Message, message_id=message_id)
+        message_received.send(sender=Message, message_id=message_id, **text)
 
     return announce_message_received
 
@@ -437,7 +455,9 @@ def _store_message(
     if announce:
         # robust: a failing enqueue (broker down) must not fail the post; the message is
         # stored, and the stuck-message sweep announces it again.
-        transaction.on_commit(_after_commit_announce(message.pk), robust=True)
+        transaction.on_commit(
+            _after_commit_announce(message.pk, message=message, patient=patient), robust=True
+        )
     return message
 
 

@@ -3,7 +3,8 @@ who classifies and routes them (pipeline.receivers connects to these)."""
 
 from django.dispatch import Signal
 
-# Sent after the transaction that stored a new patient message commits; kwargs: message_id.
+# Sent after the transaction that stored a new patient message commits; kwargs: message_id,
+# and where the sender has them at hand, subject, body and on_chemotherapy (the patient's).
 message_received = Signal()
 
 # Sent once after the transaction that stored a batch of new patient messages commits (the

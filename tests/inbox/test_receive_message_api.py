@@ -1,10 +1,14 @@
 import json
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.services import issue_api_token
 from inbox.models import Conversation, Message, Patient
+from pipeline import receivers as pipeline_receivers
 from routing.models import WorkItem
 from tests.accounts.factories import ClinicFactory, IntegrationFactory
 
@@ -156,3 +160,47 @@ def test_conversation_of_another_patient_is_400_and_nothing_half_stored(
     assert response.json()["code"] == "conversation_patient_mismatch"
     assert Message.objects.count() == 1
     assert not Patient.objects.filter(mrn="B-2").exists()
+
+
+def test_a_post_costs_nine_statements_and_its_routing_is_sent_without_reading_it_again(
+    clinic, portal, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The statement count is issue 23's intake cost; the broker is not what is measured,
+    # so the routing task's send is recorded rather than run.
+    sent = []
+
+    class RecordedTask:
+        @staticmethod
+        def apply_async(args, priority):
+            sent.append((args, priority))
+
+    monkeypatch.setattr(pipeline_receivers, "classify_and_route", RecordedTask)
+    _, token = issue_api_token(user=portal, created_by=None, scopes=["messages:write"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(URL, payload(clinic, external_id="warm-up"), format="json")  # the token's use
+
+    with (
+        CaptureQueriesContext(connection) as captured,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = api.post(
+            URL,
+            payload(
+                clinic,
+                external_id="portal-2002",
+                patient={"mrn": "B-2", "name": "Bo Li"},
+                body="I have crushing chest pain right now",
+            ),
+            format="json",
+        )
+
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured.captured_queries]
+    # The token with its integration and clinic; the idempotency check; the patient, the
+    # conversation and the message, each read then inserted (the message only inserted),
+    # in a transaction (here a savepoint); and nothing after commit.
+    assert len(statements) <= 9, "\n".join(statements)
+    message = Message.objects.get(pk=response.json()["id"])
+    assert sent[-1] == ((message.pk,), settings.TRIAGE_PRIORITY_EMERGENT)
