@@ -33,10 +33,11 @@ class TransformerHeads:
     max_tokens: int = MAX_TOKENS
     quantized: bool = False
     # Sessions run side by side, one thread each, the groups of a call shared among
-    # them; 0: one per core this process may use. Two sessions of one thread ran the
-    # transformer alone at 415 msg/s in calls of 64 on two cores, against 250 for one
-    # session of two threads: a group of four short messages is too small a matrix for
-    # two threads to share well, so each core takes whole groups instead.
+    # them; 0: one per core this process may use. A group of four short messages is too
+    # small a matrix for two threads to share well, so each core takes whole groups.
+    # Transformer alone, calls of 64, two cores: 413 against 395 msg/s for one session of
+    # two threads on a quiet machine, 415 against 250 with other work on both cores (a
+    # worker shares its cores with PostgreSQL and the web tier).
     threads: int = 0
     _session: object = field(default=None, init=False, repr=False, compare=False)
     _pool: object = field(default=None, init=False, repr=False, compare=False)
