@@ -168,6 +168,19 @@ def flush_broker() -> None:
         conn.default_channel.client.flushdb()
 
 
+def broker_idle() -> bool:
+    """No task waiting in the benchmark's Redis db, nor taken by a worker and not yet
+    acknowledged (Celery's Redis transport keeps those in the `unacked` hash)."""
+    from config.celery import app as celery_app
+
+    with celery_app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        waiting = sum(
+            client.llen(key) for key in client.scan_iter() if client.type(key) == b"list"
+        )
+        return waiting == 0 and client.hlen("unacked") == 0
+
+
 def corpus_texts() -> list[tuple[str, str]]:
     from django.conf import settings
 

@@ -65,6 +65,13 @@ class UnroutedMessages:
     newest_id: int | None
 
 
+def awaits_routing(*, message_id: int) -> bool:
+    """Whether the message is still to be classified or routed: one read, no lock. A
+    message once routed (or imported as history) stays so, so a False is final; a True
+    must be checked again under the message's lock."""
+    return Message.objects.filter(pk=message_id, status__in=Message.AWAITING_ROUTING).exists()
+
+
 def unrouted_messages(*, stored_before: datetime.datetime | None = None) -> UnroutedMessages:
     """Messages stored (before `stored_before`) and not routed yet, over all clinics."""
     return UnroutedMessages(**_unrouted(stored_before).aggregate(**_SUMMARY))

@@ -533,14 +533,18 @@ def _set_status(message: Message, status: str) -> None:
     message.save(update_fields=["status", "status_changed_at", "updated_at"])
 
 
-def mark_classified_many(*, messages: list[Message]) -> None:
-    """received -> classified for messages whose locks the caller holds: one UPDATE."""
+def mark_classified_many(*, messages: list[Message], written: bool = True) -> None:
+    """received -> classified for messages whose locks the caller holds: one UPDATE.
+    `written=False`: the caller routes every one of them in the same transaction, or
+    rolls it back, so no other transaction could ever see them classified; the step is
+    kept on the objects only, and mark_routed writes their status once."""
     if any(message.status != Message.Status.RECEIVED for message in messages):
         raise ValueError("only received messages can be marked classified")
     now = timezone.now()
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-        status=Message.Status.CLASSIFIED, status_changed_at=now, updated_at=now
-    )
+    if written:
+        Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+            status=Message.Status.CLASSIFIED, status_changed_at=now, updated_at=now
+        )
     for message in messages:
         message.status, message.status_changed_at = Message.Status.CLASSIFIED, now
 

@@ -10,7 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import DATABASE_RETRY
+from inbox import selectors as inbox_selectors
 from inbox import services as inbox_services
+from inbox.models import Message
 from pipeline.priority import message_triage_priority
 from routing import services as routing_services
 from triage import services as triage_services
@@ -28,13 +30,16 @@ def classify_and_route(message_id: int) -> None:
     # transaction: the message is classified with the others waiting, in one model call,
     # and all of them are routed (routing_services.route_classified_many), as
     # classification loaded them and under the locks it took. Under load most tasks then
-    # find their message routed already: four statements, BEGIN and COMMIT included.
+    # find their message routed already, which one read without a transaction tells.
+    if not inbox_selectors.awaits_routing(message_id=message_id):
+        return
     try:
         with transaction.atomic():
             classifications = triage_services.classify_with_waiting_in_transaction(
                 message_id=message_id
             )
             routing_services.route_classified_many(classifications=classifications)
+            _check_all_routed(classifications)
     except DATABASE_RETRY["autoretry_for"]:
         raise
     except Exception:
@@ -47,6 +52,15 @@ def classify_and_route(message_id: int) -> None:
         classify_and_route_alone(message_id)
         return
     _classify_in_shadow(classifications)
+
+
+def _check_all_routed(classifications: list[Classification]) -> None:
+    # The messages classified with this one were never written as classified (they are
+    # routed in the same transaction): one left unrouted would be committed received,
+    # with a classification. Rolled back instead, and this message goes on alone.
+    unrouted = [c.message_id for c in classifications if c.message.status != Message.Status.ROUTED]
+    if unrouted:
+        raise RuntimeError(f"messages {unrouted} were classified but not routed")
 
 
 def classify_and_route_alone(message_id: int) -> None:

@@ -59,8 +59,10 @@ def classify_with_waiting_in_transaction(*, message_id: int) -> list[Classificat
     goes on with all of them as loaded here (pipeline.tasks.classify_and_route). The
     message's own classification is among them while it waits to be routed, whether
     classified here or before; a message routed already, or not to be classified
-    (imported history), adds none."""
-    classifications, earlier = _classify_with_waiting(message_id=message_id)
+    (imported history), adds none. The caller routes every one of them in the same
+    transaction or rolls it back: the messages classified here are not written as
+    classified (inbox.services.mark_classified_many, written=False)."""
+    classifications, earlier = _classify_with_waiting(message_id=message_id, routing_follows=True)
     if earlier is not None and earlier.status == Message.Status.CLASSIFIED:
         own = _earlier_classification(earlier)
         if own is not None:
@@ -68,21 +70,24 @@ def classify_with_waiting_in_transaction(*, message_id: int) -> list[Classificat
     return classifications
 
 
-def _classify_with_waiting(*, message_id: int) -> tuple[list[Classification], Message | None]:
+def _classify_with_waiting(
+    *, message_id: int, routing_follows: bool = False
+) -> tuple[list[Classification], Message | None]:
     """The received messages waiting, the given one first, classified under their locks;
     and the given message, locked, when it was not received any more (classified or
     routed before, or imported history), else None."""
     batch = inbox_services.lock_received_messages(
         first_id=message_id, limit=max(1, settings.TRIAGE_BATCH_SIZE)
     )
-    classifications = _classify_locked(batch)
+    classifications = _classify_locked(batch, routing_follows=routing_follows)
     if any(c.message_id == message_id for c in classifications):
         return classifications, None
     # Classified already, or another worker's batch holds it: wait for that one.
     message = inbox_services.lock_message(message_id=message_id)
     if message.status == Message.Status.RECEIVED:
         # That worker's transaction was rolled back: classify it here.
-        return classifications + _classify_locked([message]), None
+        own = _classify_locked([message], routing_follows=routing_follows)
+        return classifications + own, None
     return classifications, message
 
 
@@ -102,8 +107,11 @@ def classify_many_in_transaction(*, message_ids: list[int]) -> list[Classificati
     return _classify_locked(inbox_services.lock_received_messages_of(message_ids=message_ids))
 
 
-def _classify_locked(messages: list[Message]) -> list[Classification]:
-    """The caller holds these received messages' locks."""
+def _classify_locked(
+    messages: list[Message], *, routing_follows: bool = False
+) -> list[Classification]:
+    """The caller holds these received messages' locks. `routing_follows`: the caller
+    routes all of them in the same transaction or rolls it back."""
     if not messages:
         return []
     items = [
@@ -125,7 +133,7 @@ def _classify_locked(messages: list[Message]) -> list[Classification]:
         Classification(message=message, **labels)
         for message, labels in zip(messages, all_labels, strict=True)
     )
-    inbox_services.mark_classified_many(messages=messages)
+    inbox_services.mark_classified_many(messages=messages, written=not routing_follows)
     return classifications
 
 

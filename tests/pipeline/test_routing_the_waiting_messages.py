@@ -12,6 +12,7 @@ from pipeline.tasks import classify_and_route
 from routing import services as routing_services
 from routing.models import WorkEvent, WorkItem
 from tests.inbox.factories import ConversationFactory, MessageFactory
+from triage.models import Classification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,8 +42,8 @@ def test_the_other_messages_tasks_then_change_nothing_and_cost_little(active_mod
 
     assert list(WorkItem.objects.order_by("pk").values_list("pk", "updated_at")) == items_before
     assert WorkEvent.objects.count() == 3
-    # BEGIN, the waiting messages (none), the message's lock, COMMIT.
-    assert len(captured.captured_queries) <= 4, [q["sql"] for q in captured.captured_queries]
+    # One read of its status, outside any transaction.
+    assert len(captured.captured_queries) == 1, [q["sql"] for q in captured.captured_queries]
 
 
 def test_a_conversation_s_messages_waiting_together_are_routed_in_the_order_they_came(
@@ -94,3 +95,20 @@ def test_a_waiting_message_that_cannot_be_routed_holds_back_neither_its_batch_no
     with pytest.raises(RuntimeError):
         classify_and_route.run(poison.pk)
     assert _status(poison) == Message.Status.CLASSIFIED
+
+
+def test_messages_classified_for_routing_are_never_committed_unrouted(
+    active_model_version, monkeypatch, caplog
+):
+    # Classified in the same transaction that routes them, they are not written as
+    # classified; should routing ever skip one without an error, the transaction is
+    # rolled back rather than committing it received with a classification.
+    own, other = (MessageFactory(body="Can I get a copy of my visit summary?") for _ in "ab")
+    monkeypatch.setattr(routing_services, "route_classified_many", lambda **kwargs: None)
+
+    classify_and_route.run(own.pk)
+
+    assert "classified but not routed" in caplog.text
+    assert _status(own) == Message.Status.ROUTED  # alone, through route_classified
+    assert _status(other) == Message.Status.CLASSIFIED  # written so, for its own task
+    assert Classification.objects.filter(message=other).count() == 1
