@@ -1,8 +1,8 @@
 """Receipt-to-routed latency at an offered load through the real HTTP intake, then an
 emergent message under a burst.
 
-A real gunicorn (bound to 127.0.0.1 only; 2 x cores + 1 workers, 2 threads, as
-deploy/supervisord.conf runs it) and TWO Celery worker processes (-Q triage) on
+A real gunicorn (bound to 127.0.0.1 only; one worker per core, 4 threads each, as
+deploy/supervisord.conf runs it; --web-workers and --web-threads to compare others) and TWO Celery worker processes (-Q triage) on
 PostgreSQL and Redis. Messages (corpus texts, a patient each) are POSTed to
 /api/v1/messages with an integration's bearer token on an open-loop schedule (--rate per
 second for --seconds; a send is never held back by a slow answer, up to --senders
@@ -80,13 +80,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_web(children: Children, port: int) -> None:
-    workers = 2 * (os.cpu_count() or 1) + 1
+def start_web(children: Children, port: int, *, workers: int, threads: int) -> None:
     process = children.spawn(
         "web",
         [
             os.path.join(os.path.dirname(sys.executable), "gunicorn"), "config.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "2",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
             "--graceful-timeout", "5",
         ],
         API_RATE_PER_TOKEN="1000000/min",  # noqa: S106 (a rate, not a password)
@@ -252,6 +251,10 @@ def main() -> None:
         "--burst", type=int, default=5000, help="routine messages before the emergent one"
     )
     parser.add_argument("--senders", type=int, default=32, help="concurrent HTTP connections")
+    parser.add_argument(
+        "--web-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes"
+    )
+    parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -263,13 +266,14 @@ def main() -> None:
     children = Children()
     try:
         port = free_port()
-        start_web(children, port)
+        start_web(children, port, workers=args.web_workers, threads=args.web_threads)
         for n in range(WORKERS):
             children.worker(f"bench-latency-{n + 1}")
         poster = Poster(port, token, clinic.slug)
         print(
             f"offering {args.rate:g} msg/s for {args.seconds:g}s to gunicorn on 127.0.0.1:{port}"
-            f" with {WORKERS} worker processes; logs in {children.log_dir}",
+            f" ({args.web_workers} workers x {args.web_threads} threads) with {WORKERS} worker"
+            f" processes; logs in {children.log_dir}",
             flush=True,
         )
         load = offered_load(poster, rate=args.rate, seconds=args.seconds, senders=args.senders)

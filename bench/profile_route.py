@@ -119,6 +119,13 @@ def main() -> None:
         default=0,
         help="route through classify_and_route_many in chunks of this size (the bulk path)",
     )
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="each message stored and routed before the next is stored (a quiet clinic: "
+        "no batch forms); by default all are stored first, and each task routes the "
+        "messages waiting with its own",
+    )
     args = parser.parse_args()
     clinic, integration, rows = setup()
     # Stored without the pipeline's enqueue: this process routes them itself, timed.
@@ -126,20 +133,33 @@ def main() -> None:
     prefix = f"p{int(time.time())}"
     for message_id in store(clinic, integration, rows, 20, f"{prefix}-warm"):
         classify_and_route.run(message_id)
-    ids = store(clinic, integration, rows, args.messages, prefix)
-
     profiler = cProfile.Profile()
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        profiler.enable()
-        if args.chunk:
-            for start in range(0, len(ids), args.chunk):
-                classify_and_route_many.run(ids[start : start + args.chunk])
-        else:
-            for message_id in ids:
+    if args.alone:
+        ids, seconds, statements = [], 0.0, 0
+        for i in range(args.messages):
+            (message_id,) = store(clinic, integration, rows[i:] + rows[:i], 1, f"{prefix}-{i}")
+            ids.append(message_id)
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                profiler.enable()
                 classify_and_route.run(message_id)
-        profiler.disable()
-        seconds = time.perf_counter() - started
+                profiler.disable()
+                seconds += time.perf_counter() - started
+            statements += len(queries.captured_queries)
+    else:
+        ids = store(clinic, integration, rows, args.messages, prefix)
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            profiler.enable()
+            if args.chunk:
+                for start in range(0, len(ids), args.chunk):
+                    classify_and_route_many.run(ids[start : start + args.chunk])
+            else:
+                for message_id in ids:
+                    classify_and_route.run(message_id)
+            profiler.disable()
+            seconds = time.perf_counter() - started
+        statements = len(queries.captured_queries)
     routed = Message.objects.filter(pk__in=ids, status=Message.Status.ROUTED).count()
     if routed != len(ids):
         raise RuntimeError(f"only {routed} of {len(ids)} routed")
@@ -147,7 +167,7 @@ def main() -> None:
     stats = pstats.Stats(profiler)
     top_total = max(entry[3] for entry in stats.stats.values())
     print(f"{len(ids)} messages in {seconds:.2f}s: {seconds / len(ids) * 1000:.2f} ms each")
-    print(f"statements per message: {len(queries.captured_queries) / len(ids):.1f}")
+    print(f"statements per message: {statements / len(ids):.1f}")
     for label, (path, function) in PARTS.items():
         cumulative = sum(
             entry[3]
