@@ -2,12 +2,12 @@
 emergent message under a burst.
 
 A real gunicorn (bound to 127.0.0.1 only; one worker per core, 4 threads each, as
-deploy/supervisord.conf runs it; --web-workers and --web-threads to compare others) and TWO Celery worker processes (-Q triage) on
-PostgreSQL and Redis. Messages (corpus texts, a patient each) are POSTed to
-/api/v1/messages with an integration's bearer token on an open-loop schedule (--rate per
-second for --seconds; a send is never held back by a slow answer, up to --senders
-connections in flight). Latency is each message's created_at to its status_changed_at
-once routed: p50, p95 and p99.
+deploy/supervisord.conf runs it; --web-workers and --web-threads to compare others) and
+TWO Celery worker processes (-Q triage) on PostgreSQL and Redis. Messages (corpus texts,
+a patient each) are POSTed to /api/v1/messages with an integration's bearer token on an
+open-loop schedule (--rate per second for --seconds; a send is never held back by a slow
+answer, up to --senders connections in flight). Latency is each message's created_at to
+its status_changed_at once routed: p50, p95 and p99.
 
 Then the burst: --burst routine messages (corpus texts without a red flag) are stored and
 enqueued through the intake service in chunks, and one emergent message ("I have crushing

@@ -82,7 +82,8 @@ def main() -> None:
     print(f"{args.posts} posts in {seconds:.2f}s: {seconds / args.posts * 1000:.2f} ms each")
     print(f"statements per post: {len(queries.captured_queries) / args.posts:.1f}")
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(30)
+    order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
     print(out.getvalue().split("\n", 6)[-1].rstrip())
     print(f"intake_ms_per_post: {seconds / args.posts * 1000:.2f} ms")
 
