@@ -175,9 +175,7 @@ def broker_idle() -> bool:
 
     with celery_app.connection_for_write() as conn:
         client = conn.default_channel.client
-        waiting = sum(
-            client.llen(key) for key in client.scan_iter() if client.type(key) == b"list"
-        )
+        waiting = sum(client.llen(key) for key in client.scan_iter() if client.type(key) == b"list")
         return waiting == 0 and client.hlen("unacked") == 0
 
 
