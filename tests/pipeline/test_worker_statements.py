@@ -1,8 +1,8 @@
 """What one routed message costs the worker in database statements (issue 23): at most
-ten, BEGIN and COMMIT included, for a routine message in a new conversation and for a
-follow-up in an open one, with the clinic's routing configuration and the active model
-already read by this worker process (it reads them once per configuration version, not
-once per message)."""
+ten, the status read and BEGIN and COMMIT included, for a routine message in a new
+conversation (nine) and for a follow-up in an open one (ten), routed alone, with the
+clinic's routing configuration and the active model already read by this worker process
+(it reads them once per configuration version, not once per message)."""
 
 import pytest
 from django.db import connection
