@@ -4,6 +4,7 @@ Defaults are safe for a laptop demo (SQLite under var/, Celery tasks run in-proc
 production sets SECRET_KEY, DATABASE_URL and CELERY_BROKER_URL.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -28,7 +29,9 @@ if LOCAL_SETTINGS_FILE and Path(LOCAL_SETTINGS_FILE).is_file():
 DEBUG = env.bool("DEBUG", default=False)
 
 _DEMO_SECRET_KEY = "demo-only-insecure-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# Read as it is, not through django-environ, which takes a value that starts with "$" for
+# the name of another variable: about one key in fifty that Django generates does.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")

@@ -99,6 +99,17 @@ def test_production_is_https_only_behind_the_readmes_proxy_header():
     )
 
 
+def test_a_secret_key_that_starts_with_a_dollar_sign_is_taken_as_it_is():
+    # Django's get_random_secret_key() draws its first character from 50, "$" among them.
+    key = "$" + get_random_secret_key()[1:]
+    env = {**readme_production_env(), "SECRET_KEY": key}
+
+    result = run_django("from django.conf import settings; print(settings.SECRET_KEY)", env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == key
+
+
 def test_development_has_no_https_redirect_or_hsts():
     result = run_django(SHOW_HARDENING, {"DEBUG": "1"})
 
