@@ -27,10 +27,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from routing import scope, work_items
+from routing import clinic_settings, scope, work_items
 from routing.events import record_event
 from routing.exceptions import InvalidTarget, InvalidTransition
-from routing.models import ClinicRouting, WorkEvent, WorkItem
+from routing.models import WorkEvent, WorkItem
 from routing.pending_return import PEND_FIELDS, clear_pend, return_locked
 from triage.ml.labels import Acuity
 
@@ -97,11 +97,9 @@ def pend(
         item.release()
         item.pended_until, item.pend_event, item.pend_reason = until, event, reason[:500]
         item.pended_at, item.pended_by = now, actor
-        item.pend_pauses_sla = bool(
-            ClinicRouting.objects.filter(clinic_id=item.clinic_id)
-            .values_list("pause_sla_while_pending", flat=True)
-            .first()
-        )
+        item.pend_pauses_sla = clinic_settings.clinic_routing(
+            clinic=item.clinic
+        ).pause_sla_while_pending
         item.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at", *PEND_FIELDS])
         if event:
             what = f"until {WorkItem.PendEvent(event).label.lower()}, no later than"

@@ -2,20 +2,15 @@
 clinic's own, for the person's role in the item's clinic, in the patient's language
 first, with the placeholders filled in (routing.quick_replies)."""
 
-from accounts.models import User
+from accounts.models import Clinic, User
 from routing import clinic_settings, quick_replies
-from routing.models import ClinicRouting, QuickReply, WorkItem
+from routing.models import QuickReply, WorkItem
 
 
-def clinic_phone(*, clinic_id: int) -> str:
+def clinic_phone(*, clinic: Clinic) -> str:
     """The clinic's office line ({clinic_phone}): ClinicRouting.office_phone, set in the
     admin's clinic routing settings; "" when none is set (the placeholder stays)."""
-    phone = (
-        ClinicRouting.objects.filter(clinic_id=clinic_id)
-        .values_list("office_phone", flat=True)
-        .first()
-    )
-    return (phone or "").strip()
+    return clinic_settings.clinic_routing(clinic=clinic).office_phone.strip()
 
 
 def staff_name(user: User) -> str:
@@ -55,7 +50,7 @@ def quick_replies_for(*, user: User, item: WorkItem) -> list[quick_replies.Fille
     language = quick_replies.language_of(patient.preferred_language)
     values = {
         quick_replies.PATIENT_FIRST_NAME: quick_replies.first_name(patient.name),
-        quick_replies.CLINIC_PHONE: clinic_phone(clinic_id=item.clinic_id),
+        quick_replies.CLINIC_PHONE: clinic_phone(clinic=item.clinic),
         quick_replies.STAFF_NAME: staff_name(user),
     }
     ordered = quick_replies.order_for(

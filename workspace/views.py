@@ -300,15 +300,16 @@ def work_item(request: HttpRequest, item_id: int) -> HttpResponse:
     return render(request, "workspace/work_item.html", context)
 
 
-def _pend_until(value: str) -> datetime.datetime | None:
-    """The form's datetime-local (the clinic's wall clock, read so by the service)."""
+def _wall_clock(value: str | None, *, refusal: Exception) -> datetime.datetime | None:
+    """A form's datetime-local (the clinic's wall clock, read so by the service); None
+    when left blank; `refusal` raised when it is no date and time."""
     value = (value or "").strip()
     if not value:
         return None
     try:
         return datetime.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidTarget("Give the time it comes back as a date and time.") from exc
+        raise refusal from exc
 
 
 def _pend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
@@ -318,7 +319,10 @@ def _pend_from_form(request: HttpRequest, item_id: int) -> WorkItem:
         actor=request.user,
         item_id=item_id,
         reason=request.POST.get("reason", ""),
-        until=_pend_until(request.POST.get("until", "")),
+        until=_wall_clock(
+            request.POST.get("until"),
+            refusal=InvalidTarget("Give the time it comes back as a date and time."),
+        ),
         event=request.POST.get("event", ""),
     )
 
@@ -357,15 +361,11 @@ def _id_or_none(value: str | None) -> int | None:
 
 
 def _called_at(request: HttpRequest) -> datetime.datetime | None:
-    """The optional "called at" of the call form (a datetime-local, read by the service as
-    the clinic's wall clock); None when left blank (the call is now)."""
-    value = request.POST.get("called_at", "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise PatientCallRefused("Give the time of the call as a date and time.") from exc
+    """The optional "called at" of the call form; None when left blank (the call is now)."""
+    return _wall_clock(
+        request.POST.get("called_at"),
+        refusal=PatientCallRefused("Give the time of the call as a date and time."),
+    )
 
 
 ACTIONS = {

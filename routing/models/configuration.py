@@ -114,7 +114,9 @@ class ClinicRouting(TimeStampedModel):
     # the automatic acknowledgement), and whether the on-call nurse is alerted too.
     after_hours_phone = models.CharField("after-hours line", max_length=40, blank=True)
     # The office line quick replies give the patient as {clinic_phone} (routing.quick_replies).
-    office_phone = models.CharField("clinic phone", max_length=40, blank=True, db_default="")
+    office_phone = models.CharField(
+        "clinic phone", max_length=40, blank=True, default="", db_default=""
+    )
     alert_on_call_for_after_hours_urgent = models.BooleanField(
         "alert the on-call nurse for urgent messages after hours", default=False
     )
