@@ -26,6 +26,8 @@ PRESENT = [
     ("fainting", "Dad passed out in the kitchen an hour ago", False),
     ("anaphylaxis", "After the shrimp my lips are swollen and my throat feels tight", False),
     ("suicidal_thoughts", "I keep thinking about killing myself", False),
+    ("suicidal_thoughts", "My son has had dark thoughts since he lost his job", False),
+    ("anaphylaxis", "The pills are causing swelling of my hands, face, throat and tongue", False),
     ("worst_headache", "Sudden headache, the worst headache of my life", False),
     (
         "critical_medicine_running_out",
@@ -42,6 +44,8 @@ NEGATED = [
     ("fainting", "I did not faint, I just felt tired"),
     ("suicidal_thoughts", "I am not suicidal, just sad about the news"),
     ("anaphylaxis", "No swelling of my lips or tongue, only an itchy arm"),
+    ("anaphylaxis", "No swelling of my hands, feet or tongue"),
+    ("suicidal_thoughts", "I am not having dark thoughts, just tired"),
 ]
 
 HISTORICAL = [
@@ -50,6 +54,7 @@ HISTORICAL = [
     ("fainting", "I fainted in 2019 and they did a tilt table test, fine now"),
     ("fever_on_chemotherapy", "Last month I had a fever after chemo and it resolved"),
     ("gi_bleeding_or_heavy_bleeding", "Back in March I had black stools from iron pills"),
+    ("suicidal_thoughts", "Years ago I had dark thoughts after my divorce"),
 ]
 
 SPANISH = [
@@ -61,6 +66,8 @@ SPANISH = [
     ("fainting", "Mi mama se desmayo en el baño", False),
     ("anaphylaxis", "Se me estan hinchando los labios y la lengua", False),
     ("suicidal_thoughts", "Ya no quiero vivir, pienso en quitarme la vida", False),
+    ("suicidal_thoughts", "Mi hijo tiene malos pensamientos y no sale de su cuarto", False),
+    ("anaphylaxis", "Tengo hinchazon de la cara, los labios y la lengua", False),
     ("worst_headache", "Tengo el peor dolor de cabeza de mi vida", False),
     ("critical_medicine_running_out", "Se me acaba la insulina hoy y no tengo refill", False),
 ]
