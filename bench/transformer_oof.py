@@ -1,7 +1,8 @@
 """Out-of-fold probabilities of the fine-tuned transformer over the whole corpus, for
 several seeds: the expensive half of the triage v2 evaluation (docs/triage.md).
 
-Each (seed, fold) fine-tunes MiniLM on the other folds and scores the held-out fold with
+Each (seed, fold) fine-tunes MiniLM on the other folds (as the training does: two
+fine-tunes averaged, unless --soup says otherwise) and scores the held-out fold with
 the exported ONNX graph, float and int8; results go to var/oof/ as .npz, one file per
 task, so an interrupted run resumes where it stopped. Two worker processes of one thread
 each use two cores better than one process of two threads (measured: 32 against 27
@@ -25,17 +26,21 @@ import numpy as np  # noqa: E402
 OUT = ROOT / "var" / "oof"
 
 
-def _task(seed: int, folds: int, fold: int) -> str:
+def _task(seed: int, folds: int, fold: int, out: Path = OUT, soup: int | None = None) -> str:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from triage.ml.corpus import load_corpus
     from triage.ml.ensemble import out_of_fold_path, transformer_fold_probabilities
+    from triage.ml.transformer.fine_tuning import FineTuning
 
-    target = out_of_fold_path(OUT, seed=seed, folds=folds, fold=fold)
+    target = out_of_fold_path(out, seed=seed, folds=folds, fold=fold)
     if target.exists():
         return f"{target.name} (kept)"
     rows = load_corpus(ROOT / "triage" / "corpus")
     started = time.monotonic()
-    held, float_p, int8_p = transformer_fold_probabilities(rows, k=folds, fold=fold, seed=seed)
+    settings = FineTuning() if soup is None else FineTuning(soup=soup)
+    held, float_p, int8_p = transformer_fold_probabilities(
+        rows, k=folds, fold=fold, seed=seed, settings=settings
+    )
     np.savez(
         target,
         held=np.array(held),
@@ -50,9 +55,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--soup", type=int, help="fine-tunes averaged per model (default: the training's)"
+    )
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    tasks = [(s, args.folds, f) for s in args.seeds for f in range(args.folds)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    tasks = [(s, args.folds, f, args.out, args.soup) for s in args.seeds for f in range(args.folds)]
     started = time.monotonic()
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(_task, *t) for t in tasks]

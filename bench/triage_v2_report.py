@@ -43,8 +43,8 @@ FIGURES = [
 ]
 
 
-def tfidf_oof(rows, seed: int, folds: int) -> dict:
-    path = OUT / f"tfidf-{DEFAULT_VARIANT}-k{folds}-seed{seed}.npz"
+def tfidf_oof(rows, seed: int, folds: int, out: Path = OUT) -> dict:
+    path = out / f"tfidf-{DEFAULT_VARIANT}-k{folds}-seed{seed}.npz"
     if path.exists():
         data = np.load(path)
         return {h: data[h] for h in HEADS}
@@ -59,18 +59,21 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--weight", type=float, default=0.5, help="the transformer's share")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--oof-dir", type=Path, default=OUT, help="where transformer_oof.py wrote its files"
+    )
     parser.add_argument("--markdown", action="store_true", help="the table as markdown too")
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.oof_dir.mkdir(parents=True, exist_ok=True)
     rows = load_corpus(ROOT / "triage" / "corpus")
     hits = red_flag_hits(rows)
     results: dict[str, list[dict]] = {}
     for seed in args.seeds:
         folds = stratified_folds(rows, args.folds, salt=f"oof-seed{seed}")
-        variants = {"tfidf": tfidf_oof(rows, seed, args.folds)}
+        variants = {"tfidf": tfidf_oof(rows, seed, args.folds, args.oof_dir)}
         for kind in ("float", "int8"):
             transformer = read_transformer_out_of_fold(
-                OUT, seed=seed, folds=args.folds, rows=len(rows), kind=kind
+                args.oof_dir, seed=seed, folds=args.folds, rows=len(rows), kind=kind
             )
             if transformer is None:
                 continue

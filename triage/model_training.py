@@ -24,8 +24,9 @@ STALE_REQUEST_AFTER = datetime.timedelta(minutes=30)
 # A failed training is tried again by the next message only after this pause: a failure
 # that repeats (a missing corpus) must not keep the slow queue training back to back.
 RETRY_FAILED_AFTER = datetime.timedelta(minutes=10)
-# The ensemble fine-tunes MiniLM five times: about 50 minutes on two cores. A request
-# older than this is taken as lost and may be made again.
+# The ensemble fine-tunes MiniLM ten times (five models, each two fine-tunes averaged):
+# about 90 minutes on two cores. A request older than this is taken as lost and may be
+# made again.
 ENSEMBLE_STALE_AFTER = datetime.timedelta(hours=4)
 # A candidate fits the TF-IDF model twice: about a minute on two cores.
 CANDIDATE_STALE_AFTER = datetime.timedelta(hours=1)

@@ -18,7 +18,7 @@ from tests.triage.transformer_factories import one_step_network, small_ensemble,
 from triage.ml.classifier import TriageInput
 from triage.ml.corpus import load_corpus
 from triage.ml.decision import classify_items
-from triage.ml.transformer.fine_tuning import predict, to_serving
+from triage.ml.transformer.fine_tuning import FineTuning, fine_tune, predict, to_serving
 from triage.ml.transformer.network import pretrained
 
 WITHOUT_PYTORCH = Path(__file__).resolve().parents[1] / "without_pytorch"
@@ -51,6 +51,27 @@ def test_fine_tuning_a_few_dozen_rows_for_one_step_moves_the_encoder_and_the_hea
     assert np.allclose(p["acuity"].sum(axis=1), 1.0, atol=1e-5)
     assert np.allclose(p["service_level"].sum(axis=1), 1.0, atol=1e-5)
     assert ((p["evisit_candidate"] > 0) & (p["evisit_candidate"] < 1)).all()
+
+
+def test_a_soup_is_the_weight_by_weight_mean_of_its_fine_tunes():
+    rows = training_texts()
+    one = FineTuning(max_steps=1, batch_size=16, soup=1)
+    alone = [fine_tune(rows, seed=seed, settings=one) for seed in (7, 1007)]
+    steps = []
+
+    soup = fine_tune(
+        rows,
+        seed=7,
+        settings=replace(one, soup=2),
+        progress=lambda step, total: steps.append((step, total)),
+    )
+
+    assert steps == [(1, 2), (2, 2)]
+    first, second = (m.state_dict() for m in alone)
+    assert not np.allclose(first["acuity.weight"].numpy(), second["acuity.weight"].numpy())
+    for name, value in soup.state_dict().items():
+        expected = (first[name].numpy() + second[name].numpy()) / 2
+        assert np.allclose(value.numpy(), expected, atol=1e-6), name
 
 
 def test_the_onnx_graph_gives_the_pytorch_probabilities_within_one_thousandth():

@@ -4,8 +4,11 @@ it to ONNX for serving. Needs PyTorch (the `train` extra). Pure: no ORM.
 Word embeddings stay frozen (the corpus is too small to move 30k word vectors well); the
 six layers and the three heads are trained together, acuity, service level and e-visit
 losses summed. Messages are batched by length, so a batch pads only to its longest.
+Two such fine-tunes from different seeds are averaged weight by weight into the model
+that is served.
 """
 
+import copy
 import io
 import os
 import random
@@ -40,6 +43,9 @@ class FineTuning:
     class_weights: bool = True
     # Batches of rows of similar length (less padding, faster) rather than drawn at random.
     length_grouped: bool = True
+    # Fine-tunes from seeds seed, seed + 1000, ... averaged weight by weight into one model
+    # (a "model soup"): served at the cost of one, trained at the cost of all.
+    soup: int = 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
     return batches
 
 
+SOUP_SEED_STEP = 1000
+
+
 def fine_tune(
     rows: Sequence[TrainingText],
     *,
@@ -78,10 +87,61 @@ def fine_tune(
     progress: Callable[[int, int], None] | None = None,
     model_dir: Path | None = None,
 ) -> TriageTransformer:
-    """`progress(step, total_steps)` after each optimizer step."""
+    """`settings.soup` fine-tunes averaged into one model. `progress(step, total_steps)`
+    after each optimizer step, counted over all of them."""
     settings = settings or FineTuning()
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    per_model = _total_steps(len(rows), settings)
+    models = []
+    for n in range(max(1, settings.soup)):
+        done = n * per_model
+
+        def tell(step: int, _total: int, done: int = done) -> None:
+            if progress:
+                progress(done + step, per_model * max(1, settings.soup))
+
+        models.append(
+            _fine_tune_one(
+                rows,
+                seed=seed + n * SOUP_SEED_STEP,
+                settings=settings,
+                progress=tell,
+                model_dir=model_dir,
+            )
+        )
+    return models[0] if len(models) == 1 else average_weights(models)
+
+
+def average_weights(models: Sequence[TriageTransformer]) -> TriageTransformer:
+    """The parameter-by-parameter mean of fine-tunes of the same network. On seed 0's four
+    folds, two fine-tunes averaged ranked the real questions' urgency at ROC AUC 0.813,
+    against 0.802 and 0.796 for each alone (docs/triage.md)."""
+    states = [m.state_dict() for m in models]
+    mean = {
+        name: torch.stack([s[name] for s in states]).mean(0)
+        if value.dtype.is_floating_point
+        else value
+        for name, value in states[0].items()
+    }
+    soup = copy.deepcopy(models[0])
+    soup.load_state_dict(mean)
+    return soup.eval()
+
+
+def _total_steps(rows: int, settings: FineTuning) -> int:
+    total = -(-rows // settings.batch_size) * settings.epochs
+    return total if settings.max_steps is None else min(total, settings.max_steps)
+
+
+def _fine_tune_one(
+    rows: Sequence[TrainingText],
+    *,
+    seed: int,
+    settings: FineTuning,
+    progress: Callable[[int, int], None],
+    model_dir: Path | None,
+) -> TriageTransformer:
     rng = random.Random(seed)  # noqa: S311 - batch order, not security
     model = pretrained(model_dir, seed=seed)
     model.word.weight.requires_grad_(False)
@@ -105,10 +165,7 @@ def fine_tune(
     )
     acuity_t, level_t = torch.tensor(acuity), torch.tensor(level)
 
-    per_epoch = -(-len(rows) // settings.batch_size)
-    total = per_epoch * settings.epochs
-    if settings.max_steps is not None:
-        total = min(total, settings.max_steps)
+    total = _total_steps(len(rows), settings)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate
     )
@@ -136,8 +193,7 @@ def fine_tune(
             optimizer.step()
             schedule.step()
             step += 1
-            if progress:
-                progress(step, total)
+            progress(step, total)
     return model.eval()
 
 
