@@ -93,13 +93,14 @@ def fine_tune(
     if settings.threads:
         torch.set_num_threads(settings.threads)
     per_model = _total_steps(len(rows), settings)
+    fine_tunes = max(1, settings.soup)
     models = []
-    for n in range(max(1, settings.soup)):
+    for n in range(fine_tunes):
         done = n * per_model
 
         def tell(step: int, _total: int, done: int = done) -> None:
             if progress:
-                progress(done + step, per_model * max(1, settings.soup))
+                progress(done + step, per_model * fine_tunes)
 
         models.append(
             _fine_tune_one(
