@@ -3,7 +3,10 @@ for TF-IDF alone, the fine-tuned transformer alone (float and int8 ONNX) and the
 average; pooled and on the real questions alone; means and spreads over the seeds.
 
 Reads the transformer's out-of-fold probabilities written by bench/transformer_oof.py
-(var/oof/); fits the TF-IDF model on the same folds itself (seconds).
+(var/oof/); fits the TF-IDF models on the same folds itself (seconds): "tfidf", the fast
+path's, on the corpus alone, and "tfidf-half", the one the ensemble averages, with the
+training-only written questions added to every fold's training part (never scored).
+`--without-training-only` averages the fast path's model instead, as before 2026-12-06.
 
     .venv/bin/python bench/triage_v2_report.py --seeds 0 1 2 --folds 4 [--json out.json]
 """
@@ -19,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from triage.ml.classifier import DEFAULT_VARIANT  # noqa: E402
-from triage.ml.corpus import load_corpus  # noqa: E402
+from triage.ml.corpus import load_corpus, load_training_only_rows  # noqa: E402
 from triage.ml.ensemble import HEADS, average, read_transformer_out_of_fold  # noqa: E402
 from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real, spread  # noqa: E402
 from triage.ml.training import out_of_fold_probabilities, red_flag_hits, stratified_folds  # noqa: E402
@@ -43,12 +46,15 @@ FIGURES = [
 ]
 
 
-def tfidf_oof(rows, seed: int, folds: int, out: Path = OUT) -> dict:
-    path = out / f"tfidf-{DEFAULT_VARIANT}-k{folds}-seed{seed}.npz"
+def tfidf_oof(rows, seed: int, folds: int, out: Path = OUT, training_only=()) -> dict:
+    extra = f"-plus{len(training_only)}" if training_only else ""
+    path = out / f"tfidf-{DEFAULT_VARIANT}{extra}-k{folds}-seed{seed}.npz"
     if path.exists():
         data = np.load(path)
         return {h: data[h] for h in HEADS}
-    probabilities = out_of_fold_probabilities(rows, DEFAULT_VARIANT, folds, salt=f"oof-seed{seed}")
+    probabilities = out_of_fold_probabilities(
+        rows, DEFAULT_VARIANT, folds, salt=f"oof-seed{seed}", training_only=training_only
+    )
     np.savez(path, **probabilities)
     return probabilities
 
@@ -63,14 +69,26 @@ def main() -> None:
         "--oof-dir", type=Path, default=OUT, help="where transformer_oof.py wrote its files"
     )
     parser.add_argument("--markdown", action="store_true", help="the table as markdown too")
+    parser.add_argument(
+        "--without-training-only",
+        action="store_true",
+        help="the ensembles average the fast path's TF-IDF model (as before 2026-12-06)",
+    )
     args = parser.parse_args()
     args.oof_dir.mkdir(parents=True, exist_ok=True)
     rows = load_corpus(ROOT / "triage" / "corpus")
+    training_only = (
+        [] if args.without_training_only else load_training_only_rows(ROOT / "triage" / "corpus")
+    )
     hits = red_flag_hits(rows)
     results: dict[str, list[dict]] = {}
     for seed in args.seeds:
         folds = stratified_folds(rows, args.folds, salt=f"oof-seed{seed}")
         variants = {"tfidf": tfidf_oof(rows, seed, args.folds, args.oof_dir)}
+        half = "tfidf"
+        if training_only:
+            half = "tfidf-half"
+            variants[half] = tfidf_oof(rows, seed, args.folds, args.oof_dir, training_only)
         for kind in ("float", "int8"):
             transformer = read_transformer_out_of_fold(
                 args.oof_dir, seed=seed, folds=args.folds, rows=len(rows), kind=kind
@@ -79,7 +97,7 @@ def main() -> None:
                 continue
             variants[f"transformer-{kind}"] = transformer
             weights = dict.fromkeys(HEADS, args.weight)
-            variants[f"ensemble-{kind}"] = average(variants["tfidf"], transformer, weights)
+            variants[f"ensemble-{kind}"] = average(variants[half], transformer, weights)
         for name, probabilities in variants.items():
             predictions = cross_fitted_decisions(probabilities, rows, folds, hits)
             results.setdefault(name, []).append(pooled_and_real(rows, predictions, probabilities))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.configuration import AcrossClinicsCache, configuration_changed
 from accounts.models import Clinic
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
-from triage.ml.corpus import corpus_hash, load_corpus
+from triage.ml.corpus import corpus_hash, load_corpus, load_training_only_rows
 from triage.ml.ensemble import ENSEMBLE_VARIANT, EnsembleModel
 from triage.ml.training import fit_model
 from triage.models import ModelVersion, ShadowPeriod
@@ -133,13 +133,16 @@ def train_ensemble_model_version(
     from triage.ml.ensemble import fit_ensemble
 
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
-    data_hash = corpus_hash(rows)
+    training_only = load_training_only_rows(settings.TRIAGE_CORPUS_DIR)
+    # The written questions shape the model too, so they are part of what it was fit on.
+    data_hash = corpus_hash([*rows, *training_only])
     fit = fit_ensemble(
         rows,
         k=folds,
         seed=seed,
         quantize=quantize,
         transformer_out_of_fold=transformer_out_of_fold,
+        training_only=training_only,
         progress=progress,
     )
     model = fit.model
@@ -150,6 +153,7 @@ def train_ensemble_model_version(
         metrics={
             "variant": ENSEMBLE_VARIANT,
             "training_rows": len(rows),
+            "training_only_rows": len(training_only),
             "folds": folds,
             "seed": seed,
             "quantized": quantize,

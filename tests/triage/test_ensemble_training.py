@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -14,9 +15,15 @@ from tests.accounts.factories import StaffFactory, UserFactory
 from tests.triage.factories import small_training_corpus
 from tests.triage.transformer_factories import small_ensemble
 from triage.classification import predict_triage
-from triage.ml.classifier import TriageInput
+from triage.ml.classifier import DEFAULT_VARIANT, TriageInput, TriageModel, message_text
 from triage.ml.decision import classify_items
-from triage.ml.ensemble import ENSEMBLE_VARIANT, fit_ensemble
+from triage.ml.ensemble import ENSEMBLE_VARIANT, average, fit_ensemble
+from triage.ml.training import (
+    as_input,
+    choose_thresholds,
+    out_of_fold_probabilities,
+    red_flag_hits,
+)
 from triage.ml.transformer.fine_tuning import FineTuning
 from triage.model_registry import register_model_version
 from triage.model_training import run_ensemble_training
@@ -49,6 +56,45 @@ def test_fit_ensemble_chooses_thresholds_out_of_fold_and_fits_both_halves_on_eve
     assert "fold 2 of 2" in steps[1][2]
     predictions = model.predict([TriageInput(body="crushing chest pain right now")])
     assert predictions[0].acuity in {"emergent", "urgent", "routine"}
+
+
+def test_the_written_questions_train_the_averaged_tfidf_half_only_and_are_never_scored():
+    rows = small_training_corpus()
+    written = [replace(r, id=f"written-{i}", acuity="emergent") for i, r in enumerate(rows[:9])]
+    n = len(rows)
+    transformer_out_of_fold = {
+        "acuity": np.full((n, 3), 1 / 3),
+        "service_level": np.full((n, 4), 0.25),
+        "evisit_candidate": np.full(n, 0.5),
+    }
+
+    fit = fit_ensemble(
+        rows,
+        k=2,
+        settings=FineTuning(max_steps=1, batch_size=16),
+        transformer_out_of_fold=transformer_out_of_fold,
+        training_only=written,
+    )
+
+    model = fit.model
+    assert fit.out_of_fold["pooled"]["rows"] == n
+    # Thresholds chosen on the corpus rows' out-of-fold probabilities only, the written
+    # rows having shaped each fold's TF-IDF half.
+    half_out_of_fold = out_of_fold_probabilities(
+        rows, DEFAULT_VARIANT, 2, salt="oof-seed0", training_only=written
+    )
+    averaged = average(half_out_of_fold, transformer_out_of_fold, model.weights)
+    assert model.thresholds == choose_thresholds(averaged, rows, red_flag_hits(rows))
+    items = [as_input(r) for r in rows]
+    fast, half = model.tfidf.probabilities(items), model.tfidf_half.probabilities(items)
+    np.testing.assert_allclose(
+        fast["acuity"], TriageModel.train(rows).probabilities(items)["acuity"]
+    )
+    others = np.array([r.acuity != "emergent" for r in rows])
+    assert np.all(half["acuity"][others, 0] > fast["acuity"][others, 0])
+    texts = [message_text(i.subject, i.body) for i in items]
+    expected = average(half, model.transformer.probabilities(texts), model.weights)
+    np.testing.assert_allclose(model.probabilities(items)["acuity"], expected["acuity"])
 
 
 @pytest.mark.django_db

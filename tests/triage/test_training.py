@@ -4,12 +4,19 @@ import numpy as np
 import pytest
 
 from tests.triage.factories import small_training_corpus
-from triage.ml.classifier import DecisionThresholds, TriageInput, TriageModel, decide
-from triage.ml.corpus import LabeledMessage
+from triage.ml.classifier import (
+    DEFAULT_VARIANT,
+    DecisionThresholds,
+    TriageInput,
+    TriageModel,
+    decide,
+)
+from triage.ml.corpus import LabeledMessage, load_corpus, load_training_only_rows
 from triage.ml.training import (
     EMERGENT_RECALL_TARGET,
     URGENT_OR_ABOVE_RECALL_TARGET,
     choose_thresholds,
+    out_of_fold_probabilities,
 )
 
 
@@ -136,3 +143,33 @@ def test_the_model_classifies_a_message_the_same_with_its_subject_in_the_field_o
     )
 
     assert in_field == in_body
+
+
+def test_training_only_rows_shape_every_fold_s_model_and_are_never_scored():
+    rows = small_training_corpus()
+    written = [
+        replace(r, id=f"written-{i}", body=f"{r.body} please", acuity="emergent")
+        for i, r in enumerate(rows[:9])
+    ]
+
+    alone = out_of_fold_probabilities(rows, DEFAULT_VARIANT, 3)
+    helped = out_of_fold_probabilities(rows, DEFAULT_VARIANT, 3, training_only=written)
+
+    assert {len(v) for v in helped.values()} == {len(rows)}
+    # Nine more emergencies in every fold's training part: the other rows look more like one.
+    others = np.array([r.acuity != "emergent" for r in rows])
+    assert np.all(helped["acuity"][others, 0] > alone["acuity"][others, 0])
+
+
+def test_the_written_questions_are_kept_apart_from_the_corpus(settings):
+    corpus = load_corpus(settings.TRIAGE_CORPUS_DIR)
+    written = load_training_only_rows(settings.TRIAGE_CORPUS_DIR)
+
+    assert len(written) == 400
+    assert {r.source for r in written} == {"synthetic-question"}
+    assert not {r.id for r in written} & {r.id for r in corpus}
+    assert not [r.id for r in written if "SUBJECT:" in r.body]
+
+
+def test_a_corpus_without_training_only_rows_has_none(tmp_path):
+    assert load_training_only_rows(tmp_path) == []

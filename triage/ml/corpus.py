@@ -86,6 +86,21 @@ def load_corpus(corpus_dir: Path) -> list[LabeledMessage]:
     return [row for path in files for row in read_labeled_file(path)]
 
 
+# Beside the corpus, rows that only the ensemble's TF-IDF half learns from.
+TRAINING_ONLY_DIR = "training_only"
+
+
+def load_training_only_rows(corpus_dir: Path) -> list[LabeledMessage]:
+    """The written questions of triage/corpus/training_only/ (its README): never scored
+    and never used to choose a threshold, so they are kept apart from `load_corpus`;
+    none when the folder is absent."""
+    return [
+        row
+        for path in corpus_files(corpus_dir / TRAINING_ONLY_DIR)
+        for row in read_labeled_file(path)
+    ]
+
+
 def corpus_hash(rows: Iterable[LabeledMessage]) -> str:
     digest = hashlib.sha256()
     for row in rows:

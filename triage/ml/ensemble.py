@@ -71,11 +71,17 @@ class EnsembleModel:
         default_factory=lambda: dict.fromkeys(HEADS, DEFAULT_TRANSFORMER_WEIGHT)
     )
     variant: str = ENSEMBLE_VARIANT
+    # The TF-IDF model averaged with the transformer: fit on the corpus and the
+    # training-only rows. `tfidf`, fit on the corpus alone with its own thresholds, is
+    # the fast path and the fallback. None in versions from before 2026-12-06, which
+    # average `tfidf`.
+    tfidf_half: TriageModel | None = None
 
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
         texts = [message_text(i.subject, i.body) for i in items]
+        tfidf = self.tfidf_half or self.tfidf
         return average(
-            self.tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
+            tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
         )
 
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
@@ -133,12 +139,18 @@ def fit_ensemble(
     quantize: bool = True,
     weights: dict[str, float] | None = None,
     transformer_out_of_fold: dict[str, np.ndarray] | None = None,
+    training_only: Sequence[LabeledMessage] = (),
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EnsembleFit:
     """Fit the ensemble: k fine-tunes for the transformer's out-of-fold probabilities
     (skipped when `transformer_out_of_fold` is given, computed on the same folds), the
     TF-IDF model's on the same folds, thresholds chosen on their average over the whole
-    corpus, then both models fit on every row. `progress(step, total, what)`."""
+    corpus, then both models fit on every row. `progress(step, total, what)`.
+
+    `training_only` rows (the written questions, load_training_only_rows) join the
+    training of the averaged TF-IDF half only, in every fold and at the end: they are
+    never scored, so no threshold and no figure sees them, and neither the transformer
+    nor the fast path's TF-IDF model learns from them."""
     from triage.ml.transformer.fine_tuning import fine_tune, to_serving
 
     tell = progress or (lambda step, total, what: None)
@@ -159,7 +171,12 @@ def fit_ensemble(
             step += 1
     tell(step, total, f"TF-IDF on the same {k} folds")
     tfidf_out_of_fold = out_of_fold_probabilities(rows, DEFAULT_VARIANT, k, salt=salt)
-    averaged = average(tfidf_out_of_fold, transformer_out_of_fold, weights)
+    half_out_of_fold = (
+        out_of_fold_probabilities(rows, DEFAULT_VARIANT, k, salt=salt, training_only=training_only)
+        if training_only
+        else tfidf_out_of_fold
+    )
+    averaged = average(half_out_of_fold, transformer_out_of_fold, weights)
     hits = red_flag_hits(rows)
     thresholds = choose_thresholds(averaged, rows, hits)
     report = pooled_and_real(rows, cross_fitted_decisions(averaged, rows, folds, hits), averaged)
@@ -170,12 +187,19 @@ def fit_ensemble(
         variant=DEFAULT_VARIANT,
         thresholds=choose_thresholds(tfidf_out_of_fold, rows, hits),
     )
+    tfidf_half = (
+        TriageModel.train([*rows, *training_only], variant=DEFAULT_VARIANT)
+        if training_only
+        else None
+    )
     step += 1
     tell(step, total, f"fine-tuning MiniLM on all {len(rows)} messages")
     network = fine_tune(_training_texts(rows), seed=seed, settings=settings)
     transformer = to_serving(network, quantize=quantize)
     tell(total, total, "done")
-    return EnsembleFit(EnsembleModel(tfidf, transformer, thresholds, weights), report)
+    return EnsembleFit(
+        EnsembleModel(tfidf, transformer, thresholds, weights, tfidf_half=tfidf_half), report
+    )
 
 
 def out_of_fold_path(directory: Path, *, seed: int, folds: int, fold: int) -> Path:

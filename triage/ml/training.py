@@ -153,13 +153,23 @@ def choose_thresholds(
 
 
 def out_of_fold_probabilities(
-    rows: Sequence[LabeledMessage], variant: str, k: int, salt: str = "inner-v1"
+    rows: Sequence[LabeledMessage],
+    variant: str,
+    k: int,
+    salt: str = "inner-v1",
+    *,
+    training_only: Sequence[LabeledMessage] = (),
 ) -> dict[str, np.ndarray]:
+    """Every row of `rows` scored by a model fit on the other folds; `training_only` rows
+    join every fold's training part and are never scored themselves."""
     inputs = [as_input(r) for r in rows]
     result = empty_probabilities(len(rows))
     for fold in stratified_folds(rows, k, salt=salt):
         held = set(fold)
-        model = TriageModel.train([r for i, r in enumerate(rows) if i not in held], variant=variant)
+        model = TriageModel.train(
+            [r for i, r in enumerate(rows) if i not in held] + list(training_only),
+            variant=variant,
+        )
         probabilities = model.probabilities([inputs[i] for i in fold])
         for name, values in probabilities.items():
             result[name][fold] = values

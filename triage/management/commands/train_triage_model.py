@@ -119,6 +119,10 @@ class Command(BaseCommand):
                 transformer_out_of_fold=reused,
                 progress=progress,
             )
+        self.stdout.write(
+            f"fit on {version.metrics['training_rows']} corpus messages; the TF-IDF half also "
+            f"on {version.metrics['training_only_rows']} training-only written questions"
+        )
         figures = version.metrics["out_of_fold"]
         for part in ("real_questions", "pooled"):
             if part not in figures:
