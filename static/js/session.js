@@ -18,6 +18,7 @@
   let lastSent = serverSawUs;
   let lastActivity = serverSawUs;
   let signedOut = false;
+  let staying = false; // "Stay signed in" was pressed and its request is on its way
 
   function csrfToken() {
     try {
@@ -34,21 +35,24 @@
     window.location.assign(window.location.pathname + window.location.search);
   }
 
+  // The clock counts from what the server has confirmed hearing, never from a request
+  // still on its way: a request that hangs on a bad network and then fails must not
+  // have held the warning back until the time was already up.
   function keepAlive() {
-    const before = serverSawUs;
-    serverSawUs = lastSent = Date.now();
-    fetch(url, {
+    const sentAt = Date.now();
+    lastSent = sentAt;
+    return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken() },
     })
       .then((response) => {
         if (response.redirected || !response.ok) goToLogin();
+        else serverSawUs = Math.max(serverSawUs, sentAt);
       })
       .catch(() => {
         // Network trouble: the server did not hear us; the warning still counts from
         // what it last heard, and the next activity tries again.
-        serverSawUs = before;
       });
   }
 
@@ -70,9 +74,14 @@
 
   const left = dialog.querySelector("[data-idle-left]");
   dialog.querySelector("[data-stay-signed-in]").addEventListener("click", () => {
-    keepAlive();
+    staying = true;
     lastActivity = Date.now();
     dialog.close();
+    // Until the server answers, the dialog does not come back; if it did not hear us,
+    // the next tick shows it again.
+    keepAlive().finally(() => {
+      staying = false;
+    });
   });
 
   window.setInterval(() => {
@@ -84,7 +93,7 @@
       goToLogin();
     } else if (remaining <= warnBefore) {
       left.textContent = describe(remaining);
-      if (!dialog.open) dialog.showModal();
+      if (!dialog.open && !staying) dialog.showModal();
     }
   }, 1000);
 })();

@@ -83,3 +83,19 @@ def test_a_lost_keep_alive_warns_instead_of_leaving_the_page(page, settings):
     expect(page.get_by_role("alertdialog", name="Still there?")).to_be_visible(
         timeout=TIMEOUT * 1000
     )
+
+
+def test_a_keep_alive_that_never_answers_does_not_hold_the_warning_back(page, settings):
+    open_item(page, settings)
+    opened = time.monotonic()
+    held = []
+    page.route("**/session/keep-alive", lambda route: held.append(route))  # never answered
+    page.get_by_label("Reply to the patient (r)").press_sequentially("Flush ")
+
+    expect(page.get_by_role("alertdialog", name="Still there?")).to_be_visible(
+        timeout=TIMEOUT * 1000
+    )
+    assert held
+    # The server signs the session out TIMEOUT after it last heard from the page: the
+    # warning must come before that, not TIMEOUT after the unanswered request.
+    assert time.monotonic() - opened < TIMEOUT
