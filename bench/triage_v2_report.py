@@ -76,10 +76,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.oof_dir.mkdir(parents=True, exist_ok=True)
-    rows = load_corpus(ROOT / "triage" / "corpus")
-    training_only = (
-        [] if args.without_training_only else load_training_only_rows(ROOT / "triage" / "corpus")
-    )
+    corpus_dir = ROOT / "triage" / "corpus"
+    rows = load_corpus(corpus_dir)
+    training_only = [] if args.without_training_only else load_training_only_rows(corpus_dir)
     hits = red_flag_hits(rows)
     results: dict[str, list[dict]] = {}
     for seed in args.seeds:

@@ -19,7 +19,7 @@ from inbox.services import IncomingMessage, PatientDetails, receive_message, rec
 from pipeline.demo_operations import WEEKS, simulate_operations_history
 from routing.models import BusinessHours, ClinicRouting, OnCallShift, Queue, RoutingRule, WorkItem
 from routing.services import ensure_default_queues
-from triage.ml.corpus import read_labeled_file
+from triage.ml.corpus import read_labeled_files
 
 DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 - demo only, printed for the user
 DEMO_CLINICS = [
@@ -86,9 +86,7 @@ def demo_loaded() -> bool:
 def load_demo_data(*, progress: Callable[[str], None]) -> None:
     rng = random.Random(2026)  # noqa: S311 - reproducible demo data, not security
     corpus_dir = settings.TRIAGE_CORPUS_DIR
-    portal_rows = [
-        row for path in sorted(corpus_dir.glob("portal_*.jsonl")) for row in read_labeled_file(path)
-    ]
+    portal_rows = read_labeled_files(sorted(corpus_dir.glob("portal_*.jsonl")))
     now = timezone.now()
     administrators = Group.objects.get(name=CLINIC_ADMINISTRATORS_GROUP)
     for slug, name, prefix, kind in DEMO_CLINICS:

@@ -79,11 +79,15 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return sorted(p for p in corpus_dir.glob("*.jsonl") if not p.name.startswith("_"))
 
 
+def read_labeled_files(paths: Iterable[Path]) -> list[LabeledMessage]:
+    return [row for path in paths for row in read_labeled_file(path)]
+
+
 def load_corpus(corpus_dir: Path) -> list[LabeledMessage]:
     files = corpus_files(corpus_dir)
     if not files:
         raise CorpusError(f"no labeled corpus files in {corpus_dir}")
-    return [row for path in files for row in read_labeled_file(path)]
+    return read_labeled_files(files)
 
 
 # Beside the corpus, rows that only the ensemble's TF-IDF half learns from.
@@ -94,11 +98,7 @@ def load_training_only_rows(corpus_dir: Path) -> list[LabeledMessage]:
     """The written questions of triage/corpus/training_only/ (its README): never scored
     and never used to choose a threshold, so they are kept apart from `load_corpus`;
     none when the folder is absent."""
-    return [
-        row
-        for path in corpus_files(corpus_dir / TRAINING_ONLY_DIR)
-        for row in read_labeled_file(path)
-    ]
+    return read_labeled_files(corpus_files(corpus_dir / TRAINING_ONLY_DIR))
 
 
 def corpus_hash(rows: Iterable[LabeledMessage]) -> str:
