@@ -7,6 +7,12 @@ Reads the transformer's out-of-fold probabilities written by bench/transformer_o
 path's, on the corpus alone, and "tfidf-half", the one the ensemble averages, with the
 training-only written questions added to every fold's training part (never scored).
 `--without-training-only` averages the fast path's model instead, as before 2026-12-06.
+"neighbours" is the neighbours' vote alone (triage/ml/neighbours.py: pretrained MiniLM's
+int8 embeddings, each fold voted on by the other folds and the written questions);
+"pair-*" the transformer and TF-IDF half averaged, the served recipe before the vote;
+"ensemble-*" the pair with the vote blended in, as served: ranked by the blend, and
+decided by it except where the pair alone calls a message more acute
+(ensemble.more_acute_of). `--without-neighbours` leaves the vote out.
 
     .venv/bin/python bench/triage_v2_report.py --seeds 0 1 2 --folds 4 [--json out.json]
 """
@@ -21,9 +27,19 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from triage.ml.classifier import DEFAULT_VARIANT  # noqa: E402
+from triage.ml.classifier import DEFAULT_VARIANT, message_text  # noqa: E402
 from triage.ml.corpus import load_corpus, load_training_only_rows  # noqa: E402
-from triage.ml.ensemble import HEADS, average, read_transformer_out_of_fold  # noqa: E402
+from triage.ml.ensemble import (  # noqa: E402
+    HEADS,
+    average,
+    cross_fitted_ensemble,
+    read_transformer_out_of_fold,
+)
+from triage.ml.neighbours import (  # noqa: E402
+    DEFAULT_NEIGHBOUR_WEIGHT,
+    NeighbourPool,
+    out_of_fold_votes,
+)
 from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real, spread  # noqa: E402
 from triage.ml.training import out_of_fold_probabilities, red_flag_hits, stratified_folds  # noqa: E402
 
@@ -59,6 +75,22 @@ def tfidf_oof(rows, seed: int, folds: int, out: Path = OUT, training_only=()) ->
     return probabilities
 
 
+def embeddings(rows, out: Path) -> np.ndarray:
+    """Pretrained MiniLM's int8 embeddings of these rows, as served (cached: a minute)."""
+    import hashlib
+
+    texts = [message_text(r.subject, r.body) for r in rows]
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    path = out / f"minilm-int8-embeddings-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    from triage.ml.transformer.fine_tuning import sentence_encoder
+
+    values = sentence_encoder(quantize=True).embeddings(texts)
+    np.save(path, values)
+    return values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -74,12 +106,21 @@ def main() -> None:
         action="store_true",
         help="the ensembles average the fast path's TF-IDF model (as before 2026-12-06)",
     )
+    parser.add_argument(
+        "--without-neighbours", action="store_true", help="no neighbours' vote in the ensembles"
+    )
+    parser.add_argument("--neighbour-weight", type=float, default=DEFAULT_NEIGHBOUR_WEIGHT)
     args = parser.parse_args()
     args.oof_dir.mkdir(parents=True, exist_ok=True)
     corpus_dir = ROOT / "triage" / "corpus"
     rows = load_corpus(corpus_dir)
     training_only = [] if args.without_training_only else load_training_only_rows(corpus_dir)
     hits = red_flag_hits(rows)
+    pool = written = None
+    if not args.without_neighbours:
+        pool = NeighbourPool.of(rows, embeddings(rows, args.oof_dir))
+        if training_only:
+            written = NeighbourPool.of(training_only, embeddings(training_only, args.oof_dir))
     results: dict[str, list[dict]] = {}
     for seed in args.seeds:
         folds = stratified_folds(rows, args.folds, salt=f"oof-seed{seed}")
@@ -88,6 +129,9 @@ def main() -> None:
         if training_only:
             half = "tfidf-half"
             variants[half] = tfidf_oof(rows, seed, args.folds, args.oof_dir, training_only)
+        votes = None
+        if pool is not None:
+            votes = variants["neighbours"] = out_of_fold_votes(pool, folds, written)
         for kind in ("float", "int8"):
             transformer = read_transformer_out_of_fold(
                 args.oof_dir, seed=seed, folds=args.folds, rows=len(rows), kind=kind
@@ -96,9 +140,18 @@ def main() -> None:
                 continue
             variants[f"transformer-{kind}"] = transformer
             weights = dict.fromkeys(HEADS, args.weight)
-            variants[f"ensemble-{kind}"] = average(variants[half], transformer, weights)
+            pair = average(variants[half], transformer, weights)
+            if votes is not None:
+                variants[f"pair-{kind}"] = pair
+            variants[f"ensemble-{kind}"] = (pair, votes)
         for name, probabilities in variants.items():
-            predictions = cross_fitted_decisions(probabilities, rows, folds, hits)
+            if name.startswith("ensemble-"):
+                pair, votes = probabilities
+                predictions, probabilities = cross_fitted_ensemble(
+                    pair, votes, args.neighbour_weight, rows, folds, hits
+                )
+            else:
+                predictions = cross_fitted_decisions(probabilities, rows, folds, hits)
             results.setdefault(name, []).append(pooled_and_real(rows, predictions, probabilities))
     summary = {
         name: {f"{part}.{key}": spread([r[part][key] for r in runs]) for part, key, _, _ in FIGURES}

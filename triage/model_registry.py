@@ -158,6 +158,8 @@ def train_ensemble_model_version(
             "seed": seed,
             "quantized": quantize,
             "weights": model.weights,
+            "neighbour_weight": model.neighbours.weight if model.neighbours else 0.0,
+            "neighbour_pool": len(model.neighbours.pool.embeddings) if model.neighbours else 0,
             "thresholds": model.thresholds.__dict__,
             "tfidf_thresholds": model.tfidf.thresholds.__dict__,
             "out_of_fold": fit.out_of_fold,

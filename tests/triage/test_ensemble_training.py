@@ -15,16 +15,30 @@ from tests.accounts.factories import StaffFactory, UserFactory
 from tests.triage.factories import small_training_corpus
 from tests.triage.transformer_factories import small_ensemble
 from triage.classification import predict_triage
-from triage.ml.classifier import DEFAULT_VARIANT, TriageInput, TriageModel, message_text
+from triage.ml.classifier import (
+    DEFAULT_VARIANT,
+    DecisionThresholds,
+    TriageInput,
+    TriageModel,
+    message_text,
+)
 from triage.ml.decision import classify_items
-from triage.ml.ensemble import ENSEMBLE_VARIANT, average, fit_ensemble
+from triage.ml.ensemble import ENSEMBLE_VARIANT, average, fit_ensemble, more_acute_of
+from triage.ml.neighbours import (
+    DEFAULT_NEIGHBOUR_WEIGHT,
+    NeighbourPool,
+    blend,
+    out_of_fold_votes,
+)
 from triage.ml.training import (
     as_input,
     choose_thresholds,
     out_of_fold_probabilities,
     red_flag_hits,
+    stratified_folds,
 )
 from triage.ml.transformer.fine_tuning import FineTuning
+from triage.ml.types import TriagePrediction
 from triage.model_registry import register_model_version
 from triage.model_training import run_ensemble_training
 from triage.models import ModelTraining
@@ -52,21 +66,28 @@ def test_fit_ensemble_chooses_thresholds_out_of_fold_and_fits_both_halves_on_eve
     assert set(fit.out_of_fold["pooled"]) >= {"urgency_auc", "service_accuracy", "evisit_f1"}
     assert fit.out_of_fold["pooled"]["rows"] == len(rows)
     assert [s[0] for s in steps] == sorted(s[0] for s in steps)
-    assert steps[-1][:2] == (5, 5)
+    assert steps[-1][:2] == (6, 6)
     assert "fold 2 of 2" in steps[1][2]
+    assert any("MiniLM's embeddings" in s[2] for s in steps)
+    assert model.neighbours.weight == DEFAULT_NEIGHBOUR_WEIGHT
+    assert len(model.neighbours.pool.embeddings) == len(rows)
     predictions = model.predict([TriageInput(body="crushing chest pain right now")])
     assert predictions[0].acuity in {"emergent", "urgent", "routine"}
 
 
-def test_the_written_questions_train_the_averaged_tfidf_half_only_and_are_never_scored():
-    rows = small_training_corpus()
-    written = [replace(r, id=f"written-{i}", acuity="emergent") for i, r in enumerate(rows[:9])]
-    n = len(rows)
-    transformer_out_of_fold = {
+def _flat_transformer_out_of_fold(n: int) -> dict:
+    return {
         "acuity": np.full((n, 3), 1 / 3),
         "service_level": np.full((n, 4), 0.25),
         "evisit_candidate": np.full(n, 0.5),
     }
+
+
+def test_the_written_questions_train_the_tfidf_half_and_vote_but_are_never_scored():
+    rows = small_training_corpus()
+    written = [replace(r, id=f"written-{i}", acuity="emergent") for i, r in enumerate(rows[:9])]
+    n = len(rows)
+    transformer_out_of_fold = _flat_transformer_out_of_fold(n)
 
     fit = fit_ensemble(
         rows,
@@ -79,12 +100,23 @@ def test_the_written_questions_train_the_averaged_tfidf_half_only_and_are_never_
     model = fit.model
     assert fit.out_of_fold["pooled"]["rows"] == n
     # Thresholds chosen on the corpus rows' out-of-fold probabilities only, the written
-    # rows having shaped each fold's TF-IDF half.
+    # rows having shaped each fold's TF-IDF half and voted in each fold's neighbours.
     half_out_of_fold = out_of_fold_probabilities(
         rows, DEFAULT_VARIANT, 2, salt="oof-seed0", training_only=written
     )
-    averaged = average(half_out_of_fold, transformer_out_of_fold, model.weights)
+    encoder = model.neighbours.encoder
+    votes = out_of_fold_votes(
+        NeighbourPool.of(rows, encoder.embeddings([message_text(r.subject, r.body) for r in rows])),
+        stratified_folds(rows, 2, salt="oof-seed0"),
+        NeighbourPool.of(
+            written, encoder.embeddings([message_text(r.subject, r.body) for r in written])
+        ),
+    )
+    paired = average(half_out_of_fold, transformer_out_of_fold, model.weights)
+    averaged = blend(paired, votes, DEFAULT_NEIGHBOUR_WEIGHT)
     assert model.thresholds == choose_thresholds(averaged, rows, red_flag_hits(rows))
+    assert model.neighbours.pair_thresholds == choose_thresholds(paired, rows, red_flag_hits(rows))
+    assert len(model.neighbours.pool.embeddings) == n + len(written)
     items = [as_input(r) for r in rows]
     fast, half = model.tfidf.probabilities(items), model.tfidf_half.probabilities(items)
     np.testing.assert_allclose(
@@ -93,7 +125,80 @@ def test_the_written_questions_train_the_averaged_tfidf_half_only_and_are_never_
     others = np.array([r.acuity != "emergent" for r in rows])
     assert np.all(half["acuity"][others, 0] > fast["acuity"][others, 0])
     texts = [message_text(i.subject, i.body) for i in items]
-    expected = average(half, model.transformer.probabilities(texts), model.weights)
+    expected = blend(
+        average(half, model.transformer.probabilities(texts), model.weights),
+        model.neighbours.probabilities(texts),
+        DEFAULT_NEIGHBOUR_WEIGHT,
+    )
+    np.testing.assert_allclose(model.probabilities(items)["acuity"], expected["acuity"])
+
+
+def test_where_the_two_models_alone_call_a_message_more_acute_their_decision_stands():
+    ensemble = small_ensemble()
+    items = [TriageInput(body=t) for t in ("chest pain", "refill please", "bill question")]
+    never = DecisionThresholds(emergent=1.01, urgent_or_above=1.01)
+    always = DecisionThresholds(emergent=1.01, urgent_or_above=0.0)
+
+    blend_says_routine = replace(
+        ensemble,
+        thresholds=never,
+        neighbours=replace(ensemble.neighbours, pair_thresholds=always),
+    ).predict(items)
+    both_say_routine = replace(
+        ensemble,
+        thresholds=never,
+        neighbours=replace(ensemble.neighbours, pair_thresholds=never),
+    ).predict(items)
+    pair_says_routine = replace(
+        ensemble,
+        thresholds=always,
+        neighbours=replace(ensemble.neighbours, pair_thresholds=never),
+    ).predict(items)
+
+    assert [p.acuity for p in blend_says_routine] == ["urgent"] * 3
+    assert [p.acuity for p in both_say_routine] == ["routine"] * 3
+    assert [p.acuity for p in pair_says_routine] == ["urgent"] * 3  # never lowered either
+
+
+def test_more_acute_of_takes_the_floor_only_where_it_is_more_acute():
+    routine, urgent, emergent = (
+        TriagePrediction(
+            acuity=a,
+            service_level="nurse",
+            evisit_candidate=False,
+            acuity_confidence=0.9,
+            service_level_confidence=0.9,
+            evisit_confidence=0.9,
+        )
+        for a in ("routine", "urgent", "emergent")
+    )
+
+    decided = more_acute_of([routine, emergent, urgent], [urgent, urgent, urgent])
+
+    assert [d.acuity for d in decided] == ["urgent", "emergent", "urgent"]
+
+
+def test_without_the_neighbours_vote_the_ensemble_averages_the_two_models_as_before():
+    rows = small_training_corpus()
+    transformer_out_of_fold = _flat_transformer_out_of_fold(len(rows))
+
+    model = fit_ensemble(
+        rows,
+        k=2,
+        settings=FineTuning(max_steps=1, batch_size=16),
+        transformer_out_of_fold=transformer_out_of_fold,
+        neighbour_weight=0,
+    ).model
+
+    assert model.neighbours is None
+    tfidf_out_of_fold = out_of_fold_probabilities(rows, DEFAULT_VARIANT, 2, salt="oof-seed0")
+    averaged = average(tfidf_out_of_fold, transformer_out_of_fold, model.weights)
+    assert model.thresholds == choose_thresholds(averaged, rows, red_flag_hits(rows))
+    items = [as_input(r) for r in rows]
+    texts = [message_text(i.subject, i.body) for i in items]
+    expected = average(
+        model.tfidf.probabilities(items), model.transformer.probabilities(texts), model.weights
+    )
     np.testing.assert_allclose(model.probabilities(items)["acuity"], expected["acuity"])
 
 

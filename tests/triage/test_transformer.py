@@ -14,7 +14,12 @@ import joblib
 import numpy as np
 import pytest
 
-from tests.triage.transformer_factories import one_step_network, small_ensemble, training_texts
+from tests.triage.transformer_factories import (
+    minilm_encoder,
+    one_step_network,
+    small_ensemble,
+    training_texts,
+)
 from triage.ml.classifier import TriageInput
 from triage.ml.corpus import load_corpus
 from triage.ml.decision import classify_items
@@ -84,6 +89,31 @@ def test_the_onnx_graph_gives_the_pytorch_probabilities_within_one_thousandth():
         assert np.abs(served[head] - expected[head]).max() < 1e-3, head
 
 
+def test_the_encoder_graph_gives_pretrained_minilm_s_unit_embeddings_within_one_thousandth():
+    import torch
+
+    from triage.ml.transformer.fine_tuning import UnitEmbedding, tokenizer_json
+    from triage.ml.transformer.serving import pad
+
+    encoder = minilm_encoder(quantize=False)
+    ids = encoder.token_ids(SAMPLE)
+    with torch.no_grad():
+        input_ids, mask = (torch.from_numpy(a) for a in pad(ids))
+        expected = UnitEmbedding(pretrained().eval())(input_ids, mask).numpy()
+
+    served = encoder.embeddings(SAMPLE)
+
+    assert encoder.tokenizer_json == tokenizer_json()
+    assert served.shape == (len(SAMPLE), 384)
+    assert np.abs(served - expected).max() < 1e-3
+    assert np.allclose(np.linalg.norm(served, axis=1), 1.0, atol=1e-5)
+    # Not fine-tuned: the same meaning lies closer than another topic.
+    same, other = encoder.embeddings(
+        ["I have crushing pain in my chest", "I need to pay my parking bill"]
+    )
+    assert float(served[0] @ same) > float(served[0] @ other) + 0.2
+
+
 def test_batches_pad_to_their_own_length_without_changing_a_message_s_probabilities():
     # The float graph: int8's dynamic quantization scales activations per group, so there
     # a message's probabilities move by about 0.01 with its group (docs/triage.md).
@@ -122,6 +152,7 @@ def test_an_ensemble_pickles_without_its_session_and_predicts_the_same_after_loa
     loaded = joblib.load(io.BytesIO(buffer.getvalue()))
 
     assert loaded.transformer._session is None
+    assert loaded.neighbours.encoder._session is None
     assert loaded.predict(items) == before
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.ml.classifier import (
+    ACUITY_CLASSES,
     DEFAULT_VARIANT,
     DecisionThresholds,
     TriageModel,
@@ -22,6 +23,7 @@ from triage.ml.classifier import (
     message_text,
 )
 from triage.ml.corpus import LabeledMessage
+from triage.ml.neighbours import DEFAULT_NEIGHBOUR_WEIGHT, NeighbourPool, blend, out_of_fold_votes
 from triage.ml.out_of_fold import cross_fitted_decisions, pooled_and_real
 from triage.ml.training import (
     choose_thresholds,
@@ -29,7 +31,7 @@ from triage.ml.training import (
     red_flag_hits,
     stratified_folds,
 )
-from triage.ml.transformer.serving import TransformerHeads
+from triage.ml.transformer.serving import SentenceEncoder, TransformerHeads
 from triage.ml.types import TriageInput, TriagePrediction
 
 ENSEMBLE_VARIANT = "minilm-finetuned-tfidf-ensemble"
@@ -60,6 +62,36 @@ def average(
 
 
 @dataclass
+class NeighbourVote:
+    """The third member: pretrained MiniLM's embedding of a message, and the vote of the
+    labelled messages nearest to it (triage/ml/neighbours.py)."""
+
+    encoder: SentenceEncoder
+    pool: NeighbourPool
+    # The thresholds the two models would have alone (chosen on their out-of-fold
+    # average): where they call a message more acute than the ensemble with the vote
+    # does, theirs stands (`more_acute_of`).
+    pair_thresholds: DecisionThresholds
+    weight: float = DEFAULT_NEIGHBOUR_WEIGHT
+
+    def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.pool.vote(self.encoder.embeddings(texts))
+
+
+def more_acute_of(
+    decided: Sequence[TriagePrediction], floor: Sequence[TriagePrediction]
+) -> list[TriagePrediction]:
+    """Message by message, the floor's decision where it calls the message more acute.
+    The vote ranks urgency better, but it moved a borderline emergency (a child's
+    haemoglobin of 4.5) from urgent to routine; labels.md says choose the higher level
+    when in doubt, and two models that disagree are a doubt."""
+    return [
+        f if ACUITY_CLASSES.index(f.acuity) < ACUITY_CLASSES.index(d.acuity) else d
+        for d, f in zip(decided, floor, strict=True)
+    ]
+
+
+@dataclass
 class EnsembleModel:
     """Same interface as TriageModel (probabilities, predict), so the worker, the batch
     classifier, the evaluation and the benchmark use either without knowing which."""
@@ -76,18 +108,38 @@ class EnsembleModel:
     # the fast path and the fallback. None in versions from before 2026-12-06, which
     # average `tfidf`.
     tfidf_half: TriageModel | None = None
+    # None in versions from before 2026-12-06's second change, which average the two.
+    neighbours: NeighbourVote | None = None
 
     def probabilities(self, items: Sequence[TriageInput]) -> dict[str, np.ndarray]:
-        texts = [message_text(i.subject, i.body) for i in items]
-        tfidf = self.tfidf_half or self.tfidf
-        return average(
-            tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
-        )
+        return self._pair_and_blend(items)[1]
 
     def predict(self, items: Sequence[TriageInput]) -> list[TriagePrediction]:
         if not items:
             return []
-        return decide(self.probabilities(items), self.thresholds)
+        pair, blended = self._pair_and_blend(items)
+        if self.neighbours is None:
+            return decide(pair, self.thresholds)
+        return more_acute_of(
+            decide(blended, self.thresholds), decide(pair, self.neighbours.pair_thresholds)
+        )
+
+    def _pair_and_blend(self, items: Sequence[TriageInput]):
+        """The transformer and TF-IDF averaged, and that with the neighbours' vote blended
+        in (the same when the version has no vote)."""
+        texts = [message_text(i.subject, i.body) for i in items]
+        tfidf = self.tfidf_half or self.tfidf
+        pair = average(
+            tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
+        )
+        if self.neighbours is None:
+            return pair, pair
+        votes = self.neighbours.probabilities(texts)
+        return pair, blend(pair, votes, self.neighbours.weight)
+
+
+def _texts(rows: Sequence[LabeledMessage]) -> list[str]:
+    return [message_text(r.subject, r.body) for r in rows]
 
 
 def _training_texts(rows: Sequence[LabeledMessage]):
@@ -140,6 +192,7 @@ def fit_ensemble(
     weights: dict[str, float] | None = None,
     transformer_out_of_fold: dict[str, np.ndarray] | None = None,
     training_only: Sequence[LabeledMessage] = (),
+    neighbour_weight: float = DEFAULT_NEIGHBOUR_WEIGHT,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EnsembleFit:
     """Fit the ensemble: k fine-tunes for the transformer's out-of-fold probabilities
@@ -150,12 +203,14 @@ def fit_ensemble(
     `training_only` rows (the written questions, load_training_only_rows) join the
     training of the averaged TF-IDF half only, in every fold and at the end: they are
     never scored, so no threshold and no figure sees them, and neither the transformer
-    nor the fast path's TF-IDF model learns from them."""
-    from triage.ml.transformer.fine_tuning import fine_tune, to_serving
+    nor the fast path's TF-IDF model learns from them. They also vote in the
+    neighbours' vote, which has `neighbour_weight` of every head (0: no vote, the
+    ensemble as before)."""
+    from triage.ml.transformer.fine_tuning import fine_tune, sentence_encoder, to_serving
 
     tell = progress or (lambda step, total, what: None)
     weights = weights or dict.fromkeys(HEADS, DEFAULT_TRANSFORMER_WEIGHT)
-    total = (0 if transformer_out_of_fold is not None else k) + 3
+    total = (0 if transformer_out_of_fold is not None else k) + 3 + (1 if neighbour_weight else 0)
     step = 0
     salt = f"oof-seed{seed}"
     folds = stratified_folds(rows, k, salt=salt)
@@ -178,9 +233,28 @@ def fit_ensemble(
     )
     averaged = average(half_out_of_fold, transformer_out_of_fold, weights)
     hits = red_flag_hits(rows)
-    thresholds = choose_thresholds(averaged, rows, hits)
-    report = pooled_and_real(rows, cross_fitted_decisions(averaged, rows, folds, hits), averaged)
     step += 1
+    neighbours = votes = None
+    if neighbour_weight:
+        tell(step, total, f"MiniLM's embeddings of {len(rows) + len(training_only)} messages")
+        encoder = sentence_encoder(quantize=quantize)
+        pool = NeighbourPool.of(rows, encoder.embeddings(_texts(rows)))
+        written = (
+            NeighbourPool.of(training_only, encoder.embeddings(_texts(training_only)))
+            if training_only
+            else None
+        )
+        votes = out_of_fold_votes(pool, folds, written)
+        neighbours = NeighbourVote(
+            encoder,
+            pool.joined(written) if written else pool,
+            pair_thresholds=choose_thresholds(averaged, rows, hits),
+            weight=neighbour_weight,
+        )
+        step += 1
+    decided, averaged = cross_fitted_ensemble(averaged, votes, neighbour_weight, rows, folds, hits)
+    thresholds = choose_thresholds(averaged, rows, hits)
+    report = pooled_and_real(rows, decided, averaged)
     tell(step, total, f"fitting TF-IDF on all {len(rows)} messages")
     tfidf = TriageModel.train(
         rows,
@@ -198,8 +272,30 @@ def fit_ensemble(
     transformer = to_serving(network, quantize=quantize)
     tell(total, total, "done")
     return EnsembleFit(
-        EnsembleModel(tfidf, transformer, thresholds, weights, tfidf_half=tfidf_half), report
+        EnsembleModel(
+            tfidf, transformer, thresholds, weights, tfidf_half=tfidf_half, neighbours=neighbours
+        ),
+        report,
     )
+
+
+def cross_fitted_ensemble(
+    pair: dict[str, np.ndarray],
+    votes: dict[str, np.ndarray] | None,
+    weight: float,
+    rows: Sequence[LabeledMessage],
+    folds: Sequence[Sequence[int]],
+    hits: Sequence[list],
+) -> tuple[list[TriagePrediction], dict[str, np.ndarray]]:
+    """The ensemble's out-of-fold decisions, each fold decided with thresholds chosen on
+    the others, as served: the pair's decision is the floor when there is a vote. Returns
+    them and the probabilities they rank by."""
+    pair_decided = cross_fitted_decisions(pair, rows, folds, hits)
+    if votes is None or not weight:
+        return pair_decided, pair
+    blended = blend(pair, votes, weight)
+    decided = cross_fitted_decisions(blended, rows, folds, hits)
+    return more_acute_of(decided, pair_decided), blended
 
 
 def out_of_fold_path(directory: Path, *, seed: int, folds: int, fold: int) -> Path:

@@ -121,7 +121,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             f"fit on {version.metrics['training_rows']} corpus messages; the TF-IDF half also "
-            f"on {version.metrics['training_only_rows']} training-only written questions"
+            f"on {version.metrics['training_only_rows']} training-only written questions; "
+            f"{version.metrics['neighbour_pool']} messages vote in the neighbours' vote "
+            f"(weight {version.metrics['neighbour_weight']:g})"
         )
         figures = version.metrics["out_of_fold"]
         for part in ("real_questions", "pooled"):

@@ -22,7 +22,7 @@ import torch
 
 from triage.ml.labels import Acuity, ServiceLevel
 from triage.ml.transformer.network import TriageTransformer, base_model_dir, pretrained
-from triage.ml.transformer.serving import MAX_TOKENS, TransformerHeads, pad
+from triage.ml.transformer.serving import MAX_TOKENS, SentenceEncoder, TransformerHeads, pad
 
 ACUITY_ORDER = [Acuity.EMERGENT.value, Acuity.URGENT.value, Acuity.ROUTINE.value]
 SERVICE_LEVEL_ORDER = [s.value for s in ServiceLevel]
@@ -213,7 +213,10 @@ def predict(model: TriageTransformer, texts: Sequence[str], max_tokens: int = MA
     return {"acuity": a.numpy(), "service_level": s.numpy(), "evisit_candidate": e.numpy()}
 
 
-def export_onnx(model: TriageTransformer) -> bytes:
+HEAD_OUTPUTS = ("acuity", "service_level", "evisit_candidate")
+
+
+def export_onnx(model: torch.nn.Module, outputs: Sequence[str] = HEAD_OUTPUTS) -> bytes:
     model.eval()
     example = (torch.ones((2, 8), dtype=torch.int64), torch.ones((2, 8), dtype=torch.int64))
     buffer = io.BytesIO()
@@ -222,18 +225,45 @@ def export_onnx(model: TriageTransformer) -> bytes:
         example,
         buffer,
         input_names=["input_ids", "attention_mask"],
-        output_names=["acuity", "service_level", "evisit_candidate"],
+        output_names=list(outputs),
         dynamic_axes={
             "input_ids": {0: "batch", 1: "tokens"},
             "attention_mask": {0: "batch", 1: "tokens"},
-            "acuity": {0: "batch"},
-            "service_level": {0: "batch"},
-            "evisit_candidate": {0: "batch"},
+            **{name: {0: "batch"} for name in outputs},
         },
         opset_version=17,
         dynamo=False,
     )
     return buffer.getvalue()
+
+
+class UnitEmbedding(torch.nn.Module):
+    """The encoder's mean-pooled embedding scaled to unit length, so a dot product is the
+    cosine similarity."""
+
+    def __init__(self, network: TriageTransformer):
+        super().__init__()
+        self.network = network
+
+    def forward(self, input_ids, attention_mask):
+        pooled = self.network.encode(input_ids, attention_mask)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+
+def sentence_encoder(
+    *, quantize: bool = True, max_tokens: int = MAX_TOKENS, model_dir: Path | None = None
+) -> SentenceEncoder:
+    """all-MiniLM-L6-v2 as pretrained (no fine-tuning) as an ONNX graph, for the
+    neighbours' vote: its similarities are MiniLM's own sense of "means the same"."""
+    graph = export_onnx(UnitEmbedding(pretrained(model_dir).eval()), outputs=["embedding"])
+    if quantize:
+        graph = quantize_int8(graph)
+    return SentenceEncoder(
+        onnx_model=graph,
+        tokenizer_json=tokenizer_json(model_dir),
+        max_tokens=max_tokens,
+        quantized=quantize,
+    )
 
 
 def quantize_int8(onnx_model: bytes) -> bytes:

@@ -81,32 +81,53 @@ class TransformerHeads:
 
     def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per head, class probabilities in the classifier's column order (ACUITY_CLASSES,
-        SERVICE_LEVEL_CLASSES, P(e-visit)). Messages are batched by length, so a batch
-        pads only to its own longest message."""
+        SERVICE_LEVEL_CLASSES, P(e-visit))."""
+        acuity, level, evisit = self.outputs(texts)
+        return {
+            "acuity": acuity.astype(np.float64),
+            "service_level": level.astype(np.float64),
+            "evisit_candidate": evisit.astype(np.float64),
+        }
+
+    def outputs(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The graph's outputs, a row per text. Messages are batched by length, so a
+        batch pads only to its own longest message."""
         sessions, _ = self._ready()
-        n = len(texts)
-        acuity = np.zeros((n, 3), dtype=np.float64)
-        level = np.zeros((n, 4), dtype=np.float64)
-        evisit = np.zeros(n, dtype=np.float64)
         ids = self.token_ids(texts)
-        order = sorted(range(n), key=lambda i: len(ids[i]))
-        groups = [order[start : start + GROUP_SIZE] for start in range(0, n, GROUP_SIZE)]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        groups = [order[start : start + GROUP_SIZE] for start in range(0, len(ids), GROUP_SIZE)]
+        results: dict[int, list[np.ndarray]] = {}
 
         def run(session, share: list[list[int]]) -> None:
-            for batch in share:
+            for number, batch in share:
                 input_ids, mask = pad([ids[i] for i in batch])
-                a, s, e = session.run(None, {"input_ids": input_ids, "attention_mask": mask})
-                acuity[batch], level[batch], evisit[batch] = a, s, e
+                results[number] = session.run(
+                    None, {"input_ids": input_ids, "attention_mask": mask}
+                )
 
+        numbered = list(enumerate(groups))
         if self._pool is None or len(groups) <= 1:
-            run(sessions[0], groups)
+            run(sessions[0], numbered)
         else:
             # Each session takes every len(sessions)-th group: the groups, and so each
-            # message's probabilities, are the same however many sessions run them.
+            # message's outputs, are the same however many sessions run them.
             # onnxruntime lets go of the GIL while a session runs.
-            shares = [groups[k :: len(sessions)] for k in range(len(sessions))]
+            shares = [numbered[k :: len(sessions)] for k in range(len(sessions))]
             list(self._pool.map(run, sessions, shares))
-        return {"acuity": acuity, "service_level": level, "evisit_candidate": evisit}
+        if not groups:
+            return [np.zeros((0, *shape)) for shape in self.output_shapes()]
+        outputs = []
+        for position in range(len(results[0])):
+            first = results[0][position]
+            column = np.zeros((len(ids), *first.shape[1:]), dtype=first.dtype)
+            for number, batch in numbered:
+                column[batch] = results[number][position]
+            outputs.append(column)
+        return outputs
+
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        sessions, _ = self._ready()
+        return [tuple(o.shape[1:]) for o in sessions[0].get_outputs()]
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -118,6 +139,16 @@ class TransformerHeads:
         self.__dict__.update(state)
         self._pool = None  # versions stored before sessions ran side by side have none
         self._lock = threading.Lock()
+
+
+@dataclass
+class SentenceEncoder(TransformerHeads):
+    """all-MiniLM-L6-v2 as it was pretrained, not fine-tuned: one output, each message's
+    mean-pooled embedding scaled to unit length, for the neighbours' vote
+    (triage/ml/neighbours.py)."""
+
+    def embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        return self.outputs(texts)[0].astype(np.float32)
 
 
 def usable_cores() -> int:
