@@ -11,7 +11,7 @@ fifth, it ranked them better than the two together (docs/triage.md).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +24,8 @@ TEMPERATURE = 0.05
 # The vote's share of each head's probability; the transformer and the TF-IDF model
 # share the rest as before.
 DEFAULT_NEIGHBOUR_WEIGHT = 0.2
+# NeighbourPool's arrays with a row per voting message.
+PER_MESSAGE = ("embeddings", "acuity", "service_level", "evisit_candidate")
 
 
 @dataclass
@@ -51,24 +53,14 @@ class NeighbourPool:
         )
 
     def subset(self, index) -> "NeighbourPool":
-        return NeighbourPool(
-            self.embeddings[index],
-            self.acuity[index],
-            self.service_level[index],
-            self.evisit_candidate[index],
-            self.neighbours,
-            self.temperature,
-        )
+        return self._with(lambda name: getattr(self, name)[index])
 
     def joined(self, other: "NeighbourPool") -> "NeighbourPool":
-        return NeighbourPool(
-            np.vstack([self.embeddings, other.embeddings]),
-            np.concatenate([self.acuity, other.acuity]),
-            np.concatenate([self.service_level, other.service_level]),
-            np.concatenate([self.evisit_candidate, other.evisit_candidate]),
-            self.neighbours,
-            self.temperature,
-        )
+        return self._with(lambda name: np.concatenate([getattr(self, name), getattr(other, name)]))
+
+    def _with(self, values_of) -> "NeighbourPool":
+        """These settings, with each per-message array replaced by values_of(its name)."""
+        return replace(self, **{name: values_of(name) for name in PER_MESSAGE})
 
     def vote(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
         """Per head, the share of the nearest messages' labels, each neighbour weighted by
