@@ -3,7 +3,7 @@
 1. The TF-IDF path (classify_messages --fast, and the model when no transformer is
    active), fit here, on one core: batch throughput and single-message p50/p99.
 2. The transformer ensemble (fine-tuned MiniLM int8 ONNX + TF-IDF, and the neighbours'
-   vote over pretrained MiniLM's int8 ONNX embeddings where the version has one), the
+   vote where the version has one, asked with the same graph's imitated embedding), the
    newest ensemble model version in the database (train_triage_model --variant
    minilm-finetuned-tfidf-ensemble), on two cores: throughput in calls of 64 messages, and
    single-message p50/p99.
@@ -111,8 +111,9 @@ def bench_ensemble(args, pool) -> float | None:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))  # two cores
     model = _load(version)
     model.transformer.threads = 2
-    if getattr(model, "neighbours", None) is not None:
-        model.neighbours.encoder.threads = 2
+    neighbours = getattr(model, "neighbours", None)
+    if neighbours is not None and neighbours.encoder is not None:  # versions of 2026-12-05
+        neighbours.encoder.threads = 2
     messages = min(args.ensemble_messages, len(pool))
     batch = pool[:messages]
     mean_chars = statistics.mean(len(m.subject) + len(m.body) for m in batch)

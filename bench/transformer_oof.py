@@ -3,7 +3,8 @@ several seeds: the expensive half of the triage v2 evaluation (docs/triage.md).
 
 Each (seed, fold) fine-tunes MiniLM on the other folds (as the training does: two
 fine-tunes averaged, unless --soup says otherwise) and scores the held-out fold with
-the exported ONNX graph, float and int8; results go to var/oof/ as .npz, one file per
+the exported ONNX graph, float and int8 (the heads' probabilities and the imitated
+embeddings the neighbours' vote asks with); results go to var/oof/ as .npz, one file per
 task, so an interrupted run resumes where it stopped. Two worker processes of one thread
 each use two cores better than one process of two threads (measured: 32 against 27
 rows a second).
@@ -38,14 +39,16 @@ def _task(seed: int, folds: int, fold: int, out: Path = OUT, soup: int | None = 
     rows = load_corpus(ROOT / "triage" / "corpus")
     started = time.monotonic()
     settings = FineTuning() if soup is None else FineTuning(soup=soup)
-    held, float_p, int8_p = transformer_fold_probabilities(
-        rows, k=folds, fold=fold, seed=seed, settings=settings
-    )
+    scores = transformer_fold_probabilities(rows, k=folds, fold=fold, seed=seed, settings=settings)
     np.savez(
         target,
-        held=np.array(held),
-        **{f"float_{k}": v for k, v in float_p.items()},
-        **{f"int8_{k}": v for k, v in int8_p.items()},
+        held=np.array(scores.held),
+        **{
+            f"{kind}_{head}": values
+            for kind, heads in scores.probabilities.items()
+            for head, values in heads.items()
+        },
+        **{f"{kind}_imitation": values for kind, values in scores.imitations.items()},
     )
     return f"{target.name} in {time.monotonic() - started:.0f}s"
 

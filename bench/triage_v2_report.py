@@ -7,8 +7,10 @@ Reads the transformer's out-of-fold probabilities written by bench/transformer_o
 path's, on the corpus alone, and "tfidf-half", the one the ensemble averages, with the
 training-only written questions added to every fold's training part (never scored).
 `--without-training-only` averages the fast path's model instead, as before 2026-12-06.
-"neighbours" is the neighbours' vote alone (triage/ml/neighbours.py: pretrained MiniLM's
-int8 embeddings, each fold voted on by the other folds and the written questions);
+"neighbours" is the neighbours' vote alone (triage/ml/neighbours.py: the pool is
+pretrained MiniLM's embeddings, each fold voted on by the other folds and the written
+questions; a row asks with its fold's transformer's int8 imitation of its embedding, as
+served, or with its own pretrained embedding where the files hold no imitation);
 "pair-*" the transformer and TF-IDF half averaged, the served recipe before the vote;
 "ensemble-*" the pair with the vote blended in, as served: ranked by the blend, and
 decided by it except where the pair alone calls a message more acute
@@ -33,6 +35,7 @@ from triage.ml.ensemble import (  # noqa: E402
     HEADS,
     average,
     cross_fitted_ensemble,
+    read_imitation_out_of_fold,
     read_transformer_out_of_fold,
 )
 from triage.ml.neighbours import (  # noqa: E402
@@ -76,17 +79,18 @@ def tfidf_oof(rows, seed: int, folds: int, out: Path = OUT, training_only=()) ->
 
 
 def embeddings(rows, out: Path) -> np.ndarray:
-    """Pretrained MiniLM's int8 embeddings of these rows, as served (cached: a minute)."""
+    """Pretrained MiniLM's embeddings of these rows, the pool as fit_ensemble builds it
+    (cached: a minute or two)."""
     import hashlib
 
     texts = [message_text(r.subject, r.body) for r in rows]
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-    path = out / f"minilm-int8-embeddings-{key}.npy"
+    path = out / f"minilm-embeddings-{key}.npy"
     if path.exists():
         return np.load(path)
-    from triage.ml.transformer.fine_tuning import sentence_encoder
+    from triage.ml.transformer.fine_tuning import pretrained_embeddings
 
-    values = sentence_encoder(quantize=True).embeddings(texts)
+    values = pretrained_embeddings(texts)
     np.save(path, values)
     return values
 
@@ -130,12 +134,14 @@ def main() -> None:
             half = "tfidf-half"
             variants[half] = tfidf_oof(rows, seed, args.folds, args.oof_dir, training_only)
         votes = None
-        if pool is not None:
-            votes = variants["neighbours"] = out_of_fold_votes(pool, folds, written)
         for kind in ("float", "int8"):
-            transformer = read_transformer_out_of_fold(
-                args.oof_dir, seed=seed, folds=args.folds, rows=len(rows), kind=kind
-            )
+            where = {"seed": seed, "folds": args.folds, "rows": len(rows), "kind": kind}
+            transformer = read_transformer_out_of_fold(args.oof_dir, **where)
+            if pool is not None:
+                imitation = read_imitation_out_of_fold(args.oof_dir, **where)
+                votes = out_of_fold_votes(pool, folds, written, queries=imitation)
+                if kind == "int8" or transformer is None:
+                    variants["neighbours"] = votes
             if transformer is None:
                 continue
             variants[f"transformer-{kind}"] = transformer

@@ -124,6 +124,7 @@ def train_ensemble_model_version(
     quantize: bool = True,
     activate: bool = False,
     transformer_out_of_fold=None,
+    imitation_out_of_fold=None,
     neighbour_weight: float = 0.0,
     progress=None,
 ) -> ModelVersion:
@@ -143,6 +144,7 @@ def train_ensemble_model_version(
         seed=seed,
         quantize=quantize,
         transformer_out_of_fold=transformer_out_of_fold,
+        imitation_out_of_fold=imitation_out_of_fold,
         training_only=training_only,
         # No neighbours' vote unless asked: it ranks urgency better but runs a second
         # MiniLM graph per message, 164-180 against 318-378 msg/s on two cores, under

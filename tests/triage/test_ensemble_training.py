@@ -37,7 +37,7 @@ from triage.ml.training import (
     red_flag_hits,
     stratified_folds,
 )
-from triage.ml.transformer.fine_tuning import FineTuning
+from triage.ml.transformer.fine_tuning import FineTuning, pretrained_embeddings
 from triage.ml.types import TriagePrediction
 from triage.model_registry import register_model_version
 from triage.model_training import run_ensemble_training
@@ -88,12 +88,16 @@ def test_the_written_questions_train_the_tfidf_half_and_vote_but_are_never_score
     written = [replace(r, id=f"written-{i}", acuity="emergent") for i, r in enumerate(rows[:9])]
     n = len(rows)
     transformer_out_of_fold = _flat_transformer_out_of_fold(n)
+    texts = [message_text(r.subject, r.body) for r in rows]
+    # Each row asks the vote with another row's embedding: the vote must use these.
+    imitation_out_of_fold = np.roll(pretrained_embeddings(texts), 1, axis=0)
 
     fit = fit_ensemble(
         rows,
         k=2,
         settings=FineTuning(max_steps=1, batch_size=16),
         transformer_out_of_fold=transformer_out_of_fold,
+        imitation_out_of_fold=imitation_out_of_fold,
         training_only=written,
     )
 
@@ -104,13 +108,14 @@ def test_the_written_questions_train_the_tfidf_half_and_vote_but_are_never_score
     half_out_of_fold = out_of_fold_probabilities(
         rows, DEFAULT_VARIANT, 2, salt="oof-seed0", training_only=written
     )
-    encoder = model.neighbours.encoder
+    assert model.neighbours.encoder is None
     votes = out_of_fold_votes(
-        NeighbourPool.of(rows, encoder.embeddings([message_text(r.subject, r.body) for r in rows])),
+        NeighbourPool.of(rows, pretrained_embeddings(texts)),
         stratified_folds(rows, 2, salt="oof-seed0"),
         NeighbourPool.of(
-            written, encoder.embeddings([message_text(r.subject, r.body) for r in written])
+            written, pretrained_embeddings([message_text(r.subject, r.body) for r in written])
         ),
+        queries=imitation_out_of_fold,
     )
     paired = average(half_out_of_fold, transformer_out_of_fold, model.weights)
     averaged = blend(paired, votes, DEFAULT_NEIGHBOUR_WEIGHT)
@@ -124,13 +129,25 @@ def test_the_written_questions_train_the_tfidf_half_and_vote_but_are_never_score
     )
     others = np.array([r.acuity != "emergent" for r in rows])
     assert np.all(half["acuity"][others, 0] > fast["acuity"][others, 0])
-    texts = [message_text(i.subject, i.body) for i in items]
+    transformer, imitation = model.transformer.probabilities_and_imitation(texts)
     expected = blend(
-        average(half, model.transformer.probabilities(texts), model.weights),
-        model.neighbours.probabilities(texts),
+        average(half, transformer, model.weights),
+        model.neighbours.pool.vote(imitation),
         DEFAULT_NEIGHBOUR_WEIGHT,
     )
     np.testing.assert_allclose(model.probabilities(items)["acuity"], expected["acuity"])
+
+
+def test_reused_out_of_fold_results_without_imitations_cannot_train_the_vote():
+    rows = small_training_corpus()
+
+    with pytest.raises(ValueError, match="no imitated embeddings"):
+        fit_ensemble(
+            rows,
+            k=2,
+            settings=FineTuning(max_steps=1, batch_size=16),
+            transformer_out_of_fold=_flat_transformer_out_of_fold(len(rows)),
+        )
 
 
 def test_where_the_two_models_alone_call_a_message_more_acute_their_decision_stands():

@@ -73,6 +73,24 @@ def test_training_only_rows_vote_in_every_fold_and_are_never_voted_on():
     assert out_of_fold_votes(pool, folds, training_only=None)["acuity"][2, 0] == 0.0
 
 
+def test_a_row_can_ask_with_another_embedding_than_its_own_in_the_pool():
+    # As a held-out message asks with its fold's transformer's imitation of its
+    # embedding: here row 1 asks with the only emergent row's.
+    acuities = ["routine", "routine", "routine", "routine", "routine", "emergent"]
+    embeddings = _unit(6, seed=2)
+    pool = NeighbourPool.of(_rows(acuities), embeddings)
+    queries = embeddings.copy()
+    queries[1] = embeddings[5]
+    folds = [[0, 1, 2], [3, 4, 5]]
+
+    asked = out_of_fold_votes(pool, folds, training_only=None, queries=queries)
+    own = out_of_fold_votes(pool, folds, training_only=None)
+
+    assert asked["acuity"][1, 0] > 0.9
+    assert own["acuity"][1, 0] < 0.5
+    np.testing.assert_array_equal(asked["acuity"][[0, 2, 3, 4, 5]], own["acuity"][[0, 2, 3, 4, 5]])
+
+
 def test_a_pool_refuses_embeddings_that_do_not_match_its_messages():
     with pytest.raises(ValueError, match="3 messages but 2 embeddings"):
         NeighbourPool.of(_rows(["routine"] * 3), _unit(2))

@@ -15,15 +15,24 @@ import numpy as np
 import pytest
 
 from tests.triage.transformer_factories import (
+    ensemble_with_an_encoder,
     minilm_encoder,
     one_step_network,
     small_ensemble,
     training_texts,
 )
-from triage.ml.classifier import TriageInput
+from triage.ml.classifier import TriageInput, message_text
 from triage.ml.corpus import load_corpus
 from triage.ml.decision import classify_items
-from triage.ml.transformer.fine_tuning import FineTuning, fine_tune, predict, to_serving
+from triage.ml.ensemble import average
+from triage.ml.neighbours import blend
+from triage.ml.transformer.fine_tuning import (
+    FineTuning,
+    fine_tune,
+    predict,
+    pretrained_embeddings,
+    to_serving,
+)
 from triage.ml.transformer.network import pretrained
 
 WITHOUT_PYTORCH = Path(__file__).resolve().parents[1] / "without_pytorch"
@@ -51,11 +60,29 @@ def test_fine_tuning_a_few_dozen_rows_for_one_step_moves_the_encoder_and_the_hea
     ]
     assert any(n.startswith("layers.5.") for n in changed)
     assert {"acuity.weight", "service_level.weight", "evisit.weight"} <= set(changed)
+    assert "imitation.weight" in changed  # learning pretrained MiniLM's embeddings
     assert "word.weight" not in changed  # word embeddings stay frozen
     p = predict(tuned, SAMPLE)
     assert np.allclose(p["acuity"].sum(axis=1), 1.0, atol=1e-5)
     assert np.allclose(p["service_level"].sum(axis=1), 1.0, atol=1e-5)
     assert ((p["evisit_candidate"] > 0) & (p["evisit_candidate"] < 1)).all()
+    assert np.allclose(np.linalg.norm(p["embedding"], axis=1), 1.0, atol=1e-5)
+
+
+def test_before_fine_tuning_the_imitation_is_pretrained_minilm_s_own_embedding():
+    # The identity to start from, and the targets the imitation loss pulls towards, are
+    # in the same space as the neighbours' pool: pretrained_embeddings.
+    untrained = predict(pretrained(seed=0), SAMPLE)["embedding"]
+
+    assert np.abs(untrained - pretrained_embeddings(SAMPLE)).max() < 1e-5
+
+
+def test_without_an_imitation_weight_the_imitation_is_not_trained():
+    tuned = fine_tune(
+        training_texts(), seed=0, settings=FineTuning(max_steps=1, soup=1, imitation_weight=0.0)
+    )
+
+    assert np.array_equal(tuned.imitation.weight.detach().numpy(), np.eye(384, dtype=np.float32))
 
 
 def test_a_soup_is_the_weight_by_weight_mean_of_its_fine_tunes():
@@ -83,10 +110,11 @@ def test_the_onnx_graph_gives_the_pytorch_probabilities_within_one_thousandth():
     network = one_step_network()
     expected = predict(network, SAMPLE)
 
-    served = to_serving(network, quantize=False).probabilities(SAMPLE)
+    served, imitation = to_serving(network, quantize=False).probabilities_and_imitation(SAMPLE)
 
-    for head in expected:
+    for head in served:
         assert np.abs(served[head] - expected[head]).max() < 1e-3, head
+    assert np.abs(imitation - expected["embedding"]).max() < 1e-3
 
 
 def test_the_encoder_graph_gives_pretrained_minilm_s_unit_embeddings_within_one_thousandth():
@@ -152,8 +180,28 @@ def test_an_ensemble_pickles_without_its_session_and_predicts_the_same_after_loa
     loaded = joblib.load(io.BytesIO(buffer.getvalue()))
 
     assert loaded.transformer._session is None
-    assert loaded.neighbours.encoder._session is None
+    assert loaded.neighbours.encoder is None  # the transformer's graph asks the vote
     assert loaded.predict(items) == before
+
+
+def test_a_version_whose_vote_asks_with_a_second_graph_still_classifies_as_it_did():
+    ensemble = ensemble_with_an_encoder()
+    items = [TriageInput(body=t) for t in SAMPLE]
+    texts = [message_text(i.subject, i.body) for i in items]
+    probabilities, imitation = ensemble.transformer.probabilities_and_imitation(texts)
+    buffer = io.BytesIO()
+    joblib.dump(ensemble, buffer)
+
+    loaded = joblib.load(io.BytesIO(buffer.getvalue()))
+
+    assert imitation is None  # three outputs, as graphs were before the imitation
+    votes = ensemble.neighbours.pool.vote(minilm_encoder().embeddings(texts))
+    expected = blend(
+        average(ensemble.tfidf.probabilities(items), probabilities, ensemble.weights),
+        votes,
+        ensemble.neighbours.weight,
+    )
+    np.testing.assert_allclose(loaded.probabilities(items)["acuity"], expected["acuity"])
 
 
 def test_an_ensemble_loads_and_classifies_in_a_process_where_pytorch_cannot_be_imported(

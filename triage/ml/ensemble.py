@@ -63,19 +63,27 @@ def average(
 
 @dataclass
 class NeighbourVote:
-    """The third member: pretrained MiniLM's embedding of a message, and the vote of the
-    labelled messages nearest to it (triage/ml/neighbours.py)."""
+    """The third member: the vote of the labelled messages nearest to a message by
+    pretrained MiniLM's embedding (triage/ml/neighbours.py). The message's embedding is
+    the fine-tuned transformer's imitation of it, from the same run of the graph as its
+    heads; versions from 2026-12-05 carry a second graph, `encoder`, for it instead."""
 
-    encoder: SentenceEncoder
     pool: NeighbourPool
     # The thresholds the two models would have alone (chosen on their out-of-fold
     # average): where they call a message more acute than the ensemble with the vote
     # does, theirs stands (`more_acute_of`).
     pair_thresholds: DecisionThresholds
     weight: float = DEFAULT_NEIGHBOUR_WEIGHT
+    encoder: SentenceEncoder | None = None
 
-    def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pool.vote(self.encoder.embeddings(texts))
+    def probabilities(
+        self, texts: Sequence[str], imitation: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        if self.encoder is not None:
+            return self.pool.vote(self.encoder.embeddings(texts))
+        if imitation is None:
+            raise ValueError("this transformer's graph gives no embedding for the vote")
+        return self.pool.vote(imitation)
 
 
 def more_acute_of(
@@ -129,12 +137,11 @@ class EnsembleModel:
         in (the same when the version has no vote)."""
         texts = [message_text(i.subject, i.body) for i in items]
         tfidf = self.tfidf_half or self.tfidf
-        pair = average(
-            tfidf.probabilities(items), self.transformer.probabilities(texts), self.weights
-        )
+        transformer, imitation = self.transformer.probabilities_and_imitation(texts)
+        pair = average(tfidf.probabilities(items), transformer, self.weights)
         if self.neighbours is None:
             return pair, pair
-        votes = self.neighbours.probabilities(texts)
+        votes = self.neighbours.probabilities(texts, imitation)
         return pair, blend(pair, votes, self.neighbours.weight)
 
 
@@ -151,6 +158,15 @@ def _training_texts(rows: Sequence[LabeledMessage]):
     ]
 
 
+@dataclass(frozen=True)
+class FoldScores:
+    """A held-out fold scored by the exported graph, by kind ("float" or "int8" ONNX)."""
+
+    held: list[int]
+    probabilities: dict[str, dict[str, np.ndarray]]
+    imitations: dict[str, np.ndarray]
+
+
 def transformer_fold_probabilities(
     rows: Sequence[LabeledMessage],
     *,
@@ -159,9 +175,9 @@ def transformer_fold_probabilities(
     seed: int,
     settings=None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[int], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Fine-tune on every fold but `fold` and score that fold with the exported graph:
-    (held-out row indexes, float ONNX probabilities, int8 ONNX probabilities)."""
+) -> FoldScores:
+    """Fine-tune on every fold but `fold` and score that fold with the exported graph,
+    float and int8: the heads' probabilities and the imitated embeddings."""
     from triage.ml.transformer.fine_tuning import fine_tune, to_serving
 
     held = stratified_folds(rows, k, salt=f"oof-seed{seed}")[fold]
@@ -169,9 +185,11 @@ def transformer_fold_probabilities(
     train = [r for i, r in enumerate(rows) if i not in held_set]
     model = fine_tune(_training_texts(train), seed=seed, settings=settings, progress=progress)
     texts = [message_text(rows[i].subject, rows[i].body) for i in held]
-    float_heads = to_serving(model, quantize=False)
-    int8_heads = to_serving(model, quantize=True)
-    return held, float_heads.probabilities(texts), int8_heads.probabilities(texts)
+    probabilities, imitations = {}, {}
+    for kind, quantize in (("float", False), ("int8", True)):
+        heads = to_serving(model, quantize=quantize)
+        probabilities[kind], imitations[kind] = heads.probabilities_and_imitation(texts)
+    return FoldScores(held, probabilities, imitations)
 
 
 @dataclass(frozen=True)
@@ -191,12 +209,14 @@ def fit_ensemble(
     quantize: bool = True,
     weights: dict[str, float] | None = None,
     transformer_out_of_fold: dict[str, np.ndarray] | None = None,
+    imitation_out_of_fold: np.ndarray | None = None,
     training_only: Sequence[LabeledMessage] = (),
     neighbour_weight: float = DEFAULT_NEIGHBOUR_WEIGHT,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EnsembleFit:
-    """Fit the ensemble: k fine-tunes for the transformer's out-of-fold probabilities
-    (skipped when `transformer_out_of_fold` is given, computed on the same folds), the
+    """Fit the ensemble: k fine-tunes for the transformer's out-of-fold probabilities and
+    imitated embeddings (skipped when `transformer_out_of_fold` and
+    `imitation_out_of_fold` are given, computed on the same folds), the
     TF-IDF model's on the same folds, thresholds chosen on their average over the whole
     corpus, then both models fit on every row. `progress(step, total, what)`.
 
@@ -206,7 +226,7 @@ def fit_ensemble(
     nor the fast path's TF-IDF model learns from them. They also vote in the
     neighbours' vote, which has `neighbour_weight` of every head (0: no vote, the
     ensemble as before)."""
-    from triage.ml.transformer.fine_tuning import fine_tune, sentence_encoder, to_serving
+    from triage.ml.transformer.fine_tuning import fine_tune, pretrained_embeddings, to_serving
 
     tell = progress or (lambda step, total, what: None)
     weights = weights or dict.fromkeys(HEADS, DEFAULT_TRANSFORMER_WEIGHT)
@@ -214,15 +234,26 @@ def fit_ensemble(
     step = 0
     salt = f"oof-seed{seed}"
     folds = stratified_folds(rows, k, salt=salt)
+    if transformer_out_of_fold is not None and neighbour_weight and imitation_out_of_fold is None:
+        raise ValueError(
+            "the reused out-of-fold results have no imitated embeddings, which the "
+            "neighbours' vote needs: run bench/transformer_oof.py again, or train without it"
+        )
     if transformer_out_of_fold is None:
         transformer_out_of_fold = empty_probabilities(len(rows))
+        imitation_out_of_fold = None
+        kind = "int8" if quantize else "float"
         for fold_number in range(k):
             tell(step, total, f"fine-tuning MiniLM without fold {fold_number + 1} of {k}")
-            held, float_p, int8_p = transformer_fold_probabilities(
+            scores = transformer_fold_probabilities(
                 rows, k=k, fold=fold_number, seed=seed, settings=settings
             )
-            for head, values in (int8_p if quantize else float_p).items():
-                transformer_out_of_fold[head][held] = values
+            for head, values in scores.probabilities[kind].items():
+                transformer_out_of_fold[head][scores.held] = values
+            imitation = scores.imitations[kind]
+            if imitation_out_of_fold is None:
+                imitation_out_of_fold = np.zeros((len(rows), imitation.shape[1]), np.float32)
+            imitation_out_of_fold[scores.held] = imitation
             step += 1
     tell(step, total, f"TF-IDF on the same {k} folds")
     tfidf_out_of_fold = out_of_fold_probabilities(rows, DEFAULT_VARIANT, k, salt=salt)
@@ -237,16 +268,16 @@ def fit_ensemble(
     neighbours = votes = None
     if neighbour_weight:
         tell(step, total, f"MiniLM's embeddings of {len(rows) + len(training_only)} messages")
-        encoder = sentence_encoder(quantize=quantize)
-        pool = NeighbourPool.of(rows, encoder.embeddings(_texts(rows)))
+        pool = NeighbourPool.of(rows, pretrained_embeddings(_texts(rows)))
         written = (
-            NeighbourPool.of(training_only, encoder.embeddings(_texts(training_only)))
+            NeighbourPool.of(training_only, pretrained_embeddings(_texts(training_only)))
             if training_only
             else None
         )
-        votes = out_of_fold_votes(pool, folds, written)
+        # Each held-out message asks with the imitation its fold's transformer made of
+        # its embedding, as a served message will.
+        votes = out_of_fold_votes(pool, folds, written, queries=imitation_out_of_fold)
         neighbours = NeighbourVote(
-            encoder,
             pool.joined(written) if written else pool,
             pair_thresholds=choose_thresholds(averaged, rows, hits),
             weight=neighbour_weight,
@@ -307,12 +338,32 @@ def read_transformer_out_of_fold(
 ) -> dict[str, np.ndarray] | None:
     """The transformer's out-of-fold probabilities saved by bench/transformer_oof.py, one
     file per fold (`kind`: "float" or "int8" ONNX); None when a fold is missing."""
+    files = _fold_files(directory, seed=seed, folds=folds)
+    if files is None:
+        return None
     out = empty_probabilities(rows)
-    for fold in range(folds):
-        path = out_of_fold_path(directory, seed=seed, folds=folds, fold=fold)
-        if not path.exists():
-            return None
-        data = np.load(path)
+    for data in files:
         for head in HEADS:
             out[head][data["held"]] = data[f"{kind}_{head}"]
     return out
+
+
+def read_imitation_out_of_fold(
+    directory: Path, *, seed: int, folds: int, rows: int, kind: str = "int8"
+) -> np.ndarray | None:
+    """The imitated embeddings saved beside them; None when a fold is missing or was
+    saved before the transformer imitated pretrained MiniLM."""
+    files = _fold_files(directory, seed=seed, folds=folds)
+    if files is None or any(f"{kind}_imitation" not in data for data in files):
+        return None
+    out = np.zeros((rows, files[0][f"{kind}_imitation"].shape[1]), dtype=np.float32)
+    for data in files:
+        out[data["held"]] = data[f"{kind}_imitation"]
+    return out
+
+
+def _fold_files(directory: Path, *, seed: int, folds: int) -> list | None:
+    paths = [out_of_fold_path(directory, seed=seed, folds=folds, fold=f) for f in range(folds)]
+    if not all(p.exists() for p in paths):
+        return None
+    return [np.load(p) for p in paths]

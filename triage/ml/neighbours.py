@@ -86,10 +86,17 @@ class NeighbourPool:
 
 
 def out_of_fold_votes(
-    pool: NeighbourPool, folds: Sequence[Sequence[int]], training_only: NeighbourPool | None
+    pool: NeighbourPool,
+    folds: Sequence[Sequence[int]],
+    training_only: NeighbourPool | None,
+    *,
+    queries: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Each fold's rows voted on by the other folds' rows (and the training-only rows,
-    which vote but are never voted on): no message hears its own label."""
+    which vote but are never voted on): no message hears its own label. A row asks with
+    its own embedding in the pool unless `queries` gives another, a row per pool row
+    (the fine-tuned transformer's imitation of it, as served)."""
+    queries = pool.embeddings if queries is None else np.asarray(queries, dtype=np.float32)
     n = len(pool.embeddings)
     out = {
         "acuity": np.zeros((n, len(ACUITY_CLASSES))),
@@ -100,7 +107,7 @@ def out_of_fold_votes(
         voters = pool.subset(np.setdiff1d(np.arange(n), held))
         if training_only is not None:
             voters = voters.joined(training_only)
-        for head, values in voters.vote(pool.embeddings[list(held)]).items():
+        for head, values in voters.vote(queries[list(held)]).items():
             out[head][list(held)] = values
     return out
 

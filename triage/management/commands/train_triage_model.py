@@ -10,6 +10,7 @@ from triage.ml.corpus import CorpusError, corpus_hash, load_corpus
 from triage.ml.ensemble import (
     ENSEMBLE_VARIANT,
     TrainingUnavailable,
+    read_imitation_out_of_fold,
     read_transformer_out_of_fold,
     require_pytorch,
 )
@@ -97,18 +98,25 @@ class Command(BaseCommand):
             require_pytorch()
         except TrainingUnavailable as exc:
             raise CommandError(str(exc)) from exc
-        reused = None
+        reused = imitations = None
         if reuse_out_of_fold is not None:
             rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
-            reused = read_transformer_out_of_fold(
-                reuse_out_of_fold,
-                seed=seed,
-                folds=folds,
-                rows=len(rows),
-                kind="float" if options["float"] else "int8",
-            )
+            where = {
+                "seed": seed,
+                "folds": folds,
+                "rows": len(rows),
+                "kind": "float" if options["float"] else "int8",
+            }
+            reused = read_transformer_out_of_fold(reuse_out_of_fold, **where)
             if reused is None:
                 raise CommandError(f"{reuse_out_of_fold} lacks a fold of seed {seed}, k={folds}")
+            imitations = read_imitation_out_of_fold(reuse_out_of_fold, **where)
+            if imitations is None and options["neighbour_weight"]:
+                raise CommandError(
+                    f"{reuse_out_of_fold} holds no imitated embeddings (saved before the "
+                    "transformer learnt them), and the neighbours' vote needs them: run "
+                    "bench/transformer_oof.py again, or train with --neighbour-weight 0"
+                )
         started = time.monotonic()
         with tqdm(total=1, desc="training", unit="step") as bar:
 
@@ -124,6 +132,7 @@ class Command(BaseCommand):
                 quantize=not options["float"],
                 activate=activate,
                 transformer_out_of_fold=reused,
+                imitation_out_of_fold=imitations,
                 neighbour_weight=options["neighbour_weight"],
                 progress=progress,
             )

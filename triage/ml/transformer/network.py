@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 # The heads' outputs, in a fixed order: (P(acuity) per ACUITY_CLASSES,
-# P(service level) per SERVICE_LEVEL_CLASSES, P(e-visit)).
+# P(service level) per SERVICE_LEVEL_CLASSES, P(e-visit)), then the imitation of
+# pretrained MiniLM's sentence embedding (the neighbours' vote's query).
 ACUITY_OUTPUTS = 3
 SERVICE_LEVEL_OUTPUTS = 4
 
@@ -79,6 +80,14 @@ class TriageTransformer(nn.Module):
         self.acuity = nn.Linear(hidden, ACUITY_OUTPUTS)
         self.service_level = nn.Linear(hidden, SERVICE_LEVEL_OUTPUTS)
         self.evisit = nn.Linear(hidden, 1)
+        # Trained to give what pretrained MiniLM's own (unit, mean-pooled) embedding of the
+        # message would be, so the neighbours' vote needs no second encoder; starts as
+        # the identity, where the pretrained model is exact. Created last, so the heads'
+        # seeded initial weights are those of versions without it.
+        self.imitation = nn.Linear(hidden, hidden)
+        with torch.no_grad():
+            self.imitation.weight.copy_(torch.eye(hidden))
+            self.imitation.bias.zero_()
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
@@ -91,13 +100,22 @@ class TriageTransformer(nn.Module):
         weights = mask.unsqueeze(-1)
         return (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
-    def logits(self, input_ids, attention_mask):
-        pooled = self.dropout(self.encode(input_ids, attention_mask))
+    def heads(self, pooled: torch.Tensor):
+        pooled = self.dropout(pooled)
         return self.acuity(pooled), self.service_level(pooled), self.evisit(pooled).squeeze(-1)
 
+    def imitated_embedding(self, pooled: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.imitation(pooled), dim=-1)
+
     def forward(self, input_ids, attention_mask):
-        acuity, level, evisit = self.logits(input_ids, attention_mask)
-        return acuity.softmax(-1), level.softmax(-1), torch.sigmoid(evisit)
+        pooled = self.encode(input_ids, attention_mask)
+        acuity, level, evisit = self.heads(pooled)
+        return (
+            acuity.softmax(-1),
+            level.softmax(-1),
+            torch.sigmoid(evisit),
+            self.imitated_embedding(pooled),
+        )
 
 
 # Weight names in the MiniLM safetensors file -> this module's.
@@ -137,7 +155,7 @@ def pretrained(model_dir: Path | None = None, *, seed: int = 0) -> TriageTransfo
     }
     missing, unexpected = model.load_state_dict(weights, strict=False)
     heads = {"acuity.weight", "acuity.bias", "service_level.weight", "service_level.bias"}
-    heads |= {"evisit.weight", "evisit.bias"}
+    heads |= {"evisit.weight", "evisit.bias", "imitation.weight", "imitation.bias"}
     if unexpected or set(missing) - heads:
         raise ValueError(f"MiniLM weights do not fit: missing {missing}, unexpected {unexpected}")
     return model

@@ -82,12 +82,21 @@ class TransformerHeads:
     def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per head, class probabilities in the classifier's column order (ACUITY_CLASSES,
         SERVICE_LEVEL_CLASSES, P(e-visit))."""
-        acuity, level, evisit = self.outputs(texts)
-        return {
+        return self.probabilities_and_imitation(texts)[0]
+
+    def probabilities_and_imitation(
+        self, texts: Sequence[str]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """The heads' probabilities and, from the same run of the graph, its imitation of
+        pretrained MiniLM's unit embedding of each text (None for graphs from before
+        2026-12-06's third change, which have no such output)."""
+        acuity, level, evisit, *imitation = self.outputs(texts)
+        probabilities = {
             "acuity": acuity.astype(np.float64),
             "service_level": level.astype(np.float64),
             "evisit_candidate": evisit.astype(np.float64),
         }
+        return probabilities, (imitation[0].astype(np.float32) if imitation else None)
 
     def outputs(self, texts: Sequence[str]) -> list[np.ndarray]:
         """The graph's outputs, a row per text. Messages are batched by length, so a
