@@ -19,6 +19,7 @@ from accounts.models import Clinic
 from triage.ml.classifier import DEFAULT_VARIANT, TriageModel
 from triage.ml.corpus import corpus_hash, load_corpus, load_training_only_rows
 from triage.ml.ensemble import ENSEMBLE_VARIANT, EnsembleModel
+from triage.ml.neighbours import DEFAULT_NEIGHBOUR_WEIGHT
 from triage.ml.training import fit_model
 from triage.models import ModelVersion, ShadowPeriod
 
@@ -125,7 +126,7 @@ def train_ensemble_model_version(
     activate: bool = False,
     transformer_out_of_fold=None,
     imitation_out_of_fold=None,
-    neighbour_weight: float = 0.0,
+    neighbour_weight: float = DEFAULT_NEIGHBOUR_WEIGHT,
     progress=None,
 ) -> ModelVersion:
     """Fit the transformer ensemble (triage/ml/ensemble.py) on the repository corpus and
@@ -146,9 +147,6 @@ def train_ensemble_model_version(
         transformer_out_of_fold=transformer_out_of_fold,
         imitation_out_of_fold=imitation_out_of_fold,
         training_only=training_only,
-        # No neighbours' vote unless asked: it ranks urgency better but runs a second
-        # MiniLM graph per message, 164-180 against 318-378 msg/s on two cores, under
-        # the issue's 300 (docs/triage.md).
         neighbour_weight=neighbour_weight,
         progress=progress,
     )

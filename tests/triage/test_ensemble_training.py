@@ -306,3 +306,27 @@ def test_classify_messages_fast_uses_the_active_ensemble_s_tfidf_model(tmp_path)
     for fast, model in ((True, ensemble.tfidf), (False, ensemble)):
         expected = [p.acuity for p, _ in classify_items(model, items)]
         assert [row["acuity"] for row in outputs[fast]] == expected
+
+
+@pytest.mark.django_db
+def test_the_command_will_not_train_the_vote_on_reused_results_without_imitations(
+    settings, tmp_path
+):
+    from django.core.management.base import CommandError
+
+    from triage.ml.corpus import load_corpus
+    from triage.ml.ensemble import out_of_fold_path
+
+    n = len(load_corpus(settings.TRIAGE_CORPUS_DIR))
+    for fold, held in enumerate(np.array_split(np.arange(n), 4)):
+        flat = _flat_transformer_out_of_fold(len(held))
+        np.savez(
+            out_of_fold_path(tmp_path, seed=0, folds=4, fold=fold),
+            held=held,
+            **{f"int8_{head}": values for head, values in flat.items()},
+        )
+
+    with pytest.raises(CommandError, match="holds no imitated embeddings"):
+        call_command(
+            "train_triage_model", "--variant", ENSEMBLE_VARIANT, "--reuse-out-of-fold", tmp_path
+        )

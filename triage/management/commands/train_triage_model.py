@@ -15,6 +15,7 @@ from triage.ml.ensemble import (
     require_pytorch,
 )
 from triage.ml.evaluation import evaluate_model, holdout_split
+from triage.ml.neighbours import DEFAULT_NEIGHBOUR_WEIGHT
 from triage.ml.reporting import summary_line
 from triage.ml.training import fit_model
 from triage.model_registry import register_model_version, train_ensemble_model_version
@@ -45,9 +46,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--neighbour-weight",
             type=float,
-            default=0.0,
-            help="ensemble: the neighbours' vote's share of each head (0, the default: no "
-            "vote; 0.2 ranks urgency better at about half the speed, docs/triage.md)",
+            default=DEFAULT_NEIGHBOUR_WEIGHT,
+            help="ensemble: the neighbours' vote's share of each head (0: no vote; "
+            f"default {DEFAULT_NEIGHBOUR_WEIGHT}, docs/triage.md)",
         )
         parser.add_argument(
             "--float", action="store_true", help="ensemble: keep the ONNX graph in float32"
