@@ -112,7 +112,8 @@ def bench_ensemble(args, pool) -> float | None:
     model = _load(version)
     model.transformer.threads = 2
     neighbours = getattr(model, "neighbours", None)
-    if neighbours is not None and neighbours.encoder is not None:  # versions of 2026-12-05
+    # Versions with a vote from before 2026-12-06's third change run a second graph.
+    if neighbours is not None and neighbours.encoder is not None:
         neighbours.encoder.threads = 2
     messages = min(args.ensemble_messages, len(pool))
     batch = pool[:messages]

@@ -58,8 +58,9 @@ def small_ensemble(*, quantize: bool = True) -> EnsembleModel:
 
 @functools.cache
 def ensemble_with_an_encoder() -> EnsembleModel:
-    """As versions from 2026-12-05 were: the vote asks with a second graph, pretrained
-    MiniLM itself, and the transformer's graph has three outputs."""
+    """As versions with the vote were before 2026-12-06's third change: the vote asks
+    with a second graph, pretrained MiniLM itself, and the transformer's graph has
+    three outputs."""
     from dataclasses import replace
 
     from triage.ml.transformer.fine_tuning import export_onnx, quantize_int8

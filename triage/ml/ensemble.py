@@ -66,7 +66,8 @@ class NeighbourVote:
     """The third member: the vote of the labelled messages nearest to a message by
     pretrained MiniLM's embedding (triage/ml/neighbours.py). The message's embedding is
     the fine-tuned transformer's imitation of it, from the same run of the graph as its
-    heads; versions from 2026-12-05 carry a second graph, `encoder`, for it instead."""
+    heads; versions trained with the vote before 2026-12-06's third change carry a
+    second graph, `encoder`, for it instead."""
 
     pool: NeighbourPool
     # The thresholds the two models would have alone (chosen on their out-of-fold
