@@ -210,12 +210,7 @@ def _fine_tune_one(
 
 def predict(model: TriageTransformer, texts: Sequence[str], max_tokens: int = MAX_TOKENS):
     """The PyTorch model's probabilities, in the serving order (to check the export)."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(tokenizer_json())
-    tokenizer.enable_truncation(max_tokens)
-    tokenizer.no_padding()
-    ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    ids = token_ids(texts, max_tokens)
     model.eval()
     with torch.no_grad():
         input_ids, mask = (torch.from_numpy(a) for a in pad(ids))
@@ -250,13 +245,19 @@ def pretrained_embeddings(
 ) -> np.ndarray:
     """Pretrained MiniLM's unit sentence embeddings of these texts: the neighbours' pool,
     and what the fine-tuned network's imitation output learns to give."""
+    return unit_embeddings(pretrained(model_dir), token_ids(texts, max_tokens, model_dir))
+
+
+def token_ids(
+    texts: Sequence[str], max_tokens: int = MAX_TOKENS, model_dir: Path | None = None
+) -> list[list[int]]:
+    """MiniLM's token ids, truncated, unpadded: batches pad to their own longest."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_str(tokenizer_json(model_dir))
     tokenizer.enable_truncation(max_tokens)
     tokenizer.no_padding()
-    ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
-    return unit_embeddings(pretrained(model_dir), ids)
+    return [e.ids for e in tokenizer.encode_batch(list(texts))]
 
 
 HEAD_OUTPUTS = ("acuity", "service_level", "evisit_candidate", "embedding")
