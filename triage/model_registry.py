@@ -43,10 +43,15 @@ class LoadedModel:
     model: TriageModel | EnsembleModel
 
 
-_cache: dict[int, LoadedModel] = {}
+# Keyed by a version's id and its artifact's sha256, not the id alone: SQLite gives a
+# deleted row's id to the next row inserted, so a candidate deleted unused and a new one
+# trained after it may share an id, and the id alone would serve the deleted model.
+VersionKey = tuple[int, str]
+
+_cache: dict[VersionKey, LoadedModel] = {}
 _cache_lock = threading.Lock()
 # The candidate in shadow, apart from the active one: loading either must not evict the other.
-_shadow_cache: dict[int, TriageModel | EnsembleModel] = {}
+_shadow_cache: dict[VersionKey, TriageModel | EnsembleModel] = {}
 
 
 def serialize_model(model: TriageModel | EnsembleModel) -> bytes:
@@ -186,13 +191,13 @@ def fast_path(model: TriageModel | EnsembleModel) -> TriageModel:
     return model.tfidf if isinstance(model, EnsembleModel) else model
 
 
-def _active_model_id() -> int | None:
-    return ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+def _active_model_key() -> VersionKey | None:
+    return ModelVersion.objects.filter(is_active=True).values_list("id", "sha256").first()
 
 
 # Which version is active, kept between messages while their clinics' configuration
 # versions say no model was registered or activated since (accounts.configuration).
-_active_id = AcrossClinicsCache(_active_model_id)
+_active_key = AcrossClinicsCache(_active_model_key)
 
 
 def active_model(*, clinics: Iterable[Clinic] = ()) -> LoadedModel:
@@ -202,31 +207,32 @@ def active_model(*, clinics: Iterable[Clinic] = ()) -> LoadedModel:
     every clinic a new version, so it is picked up by the next message. Never trains:
     that takes minutes, and this runs inside a message's row-locked transaction."""
     clinics = list(clinics)
-    active_id = _active_id.get(clinics) if clinics else _active_model_id()
-    if active_id is None:
+    active_key = _active_key.get(clinics) if clinics else _active_model_key()
+    if active_key is None:
         raise NoActiveModel("no active triage model")
     with _cache_lock:
-        loaded = _cache.get(active_id)
+        loaded = _cache.get(active_key)
         if loaded is None:
-            version = ModelVersion.objects.get(pk=active_id)
+            version = ModelVersion.objects.get(pk=active_key[0])
             loaded = LoadedModel(version=version, model=_load(version))
             _cache.clear()
-            _cache[active_id] = loaded
+            _cache[(version.pk, version.sha256)] = loaded
         return loaded
 
 
 def forget_active_model() -> None:
-    _active_id.clear()
+    _active_key.clear()
 
 
 def shadow_model(version: ModelVersion) -> TriageModel | EnsembleModel:
     """A candidate in shadow, loaded once per process (one at a time)."""
     with _cache_lock:
-        model = _shadow_cache.get(version.pk)
+        model = _shadow_cache.get((version.pk, version.sha256))
         if model is None:
-            model = _load(ModelVersion.objects.get(pk=version.pk))
+            stored = ModelVersion.objects.get(pk=version.pk)
+            model = _load(stored)
             _shadow_cache.clear()
-            _shadow_cache[version.pk] = model
+            _shadow_cache[(stored.pk, stored.sha256)] = model
         return model
 
 

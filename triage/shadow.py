@@ -134,7 +134,13 @@ def _classify_in_shadow(
 
 
 def _open_shadow() -> ShadowPeriod | None:
-    return ShadowPeriod.objects.select_related("model_version").filter(is_open=True).first()
+    # Not the artifact (tens of MB): shadow_model reads it once per version and process.
+    return (
+        ShadowPeriod.objects.select_related("model_version")
+        .defer("model_version__artifact")
+        .filter(is_open=True)
+        .first()
+    )
 
 
 # The open period, kept between messages while their clinics' configuration versions say
