@@ -57,7 +57,13 @@ def run_ensemble_training(*, name: str) -> ModelTraining | None:
     except TrainingUnavailable as exc:
         return _finish(name, status=ModelTraining.Status.FAILED, version=None, error=str(exc))
     return _train(
-        name, "the transformer ensemble", partial(train_ensemble_model_version, activate=False)
+        name,
+        "the transformer ensemble",
+        partial(
+            train_ensemble_model_version,
+            activate=False,
+            progress=partial(_record_progress, name),
+        ),
     )
 
 

@@ -67,7 +67,11 @@ def test_fit_ensemble_chooses_thresholds_out_of_fold_and_fits_both_halves_on_eve
     assert fit.out_of_fold["pooled"]["rows"] == len(rows)
     assert [s[0] for s in steps] == sorted(s[0] for s in steps)
     assert steps[-1][:2] == (6, 6)
-    assert "fold 2 of 2" in steps[1][2]
+    assert any("fold 2 of 2" in what for _, _, what in steps)
+    # The fine-tunes' own updates are told too (a soup of two one-update fine-tunes here),
+    # under the step they belong to: the final fit's is the last before "done".
+    assert steps[-2] == (5, 6, f"fine-tuning MiniLM on all {len(rows)} messages: 2 of 2 updates")
+    assert (0, 6, "fine-tuning MiniLM without fold 1 of 2: 1 of 2 updates") in steps
     assert any("MiniLM's embeddings" in s[2] for s in steps)
     assert model.neighbours.weight == DEFAULT_NEIGHBOUR_WEIGHT
     assert len(model.neighbours.pool.embeddings) == len(rows)
@@ -234,6 +238,31 @@ def test_one_ensemble_training_is_asked_at_a_time(django_capture_on_commit_callb
         _, again = request_ensemble_training()
     assert again
     assert len(enqueued) == 1
+
+
+@pytest.mark.django_db
+def test_the_slow_queue_s_ensemble_training_records_how_far_it_is(monkeypatch):
+    ModelTraining.objects.create(name=ENSEMBLE_TRAINING, requested_at="2026-12-05T09:00Z")
+    seen = []
+
+    def train(*, activate, progress):
+        # An hour of fine-tuning stands in for nothing here: what is checked is that the
+        # task hands the fit a progress that lands on the row the admin page reads.
+        progress(3, 8, "fine-tuning MiniLM on all 4074 messages: 40 of 1530 updates")
+        seen.append(ModelTraining.objects.get(name=ENSEMBLE_TRAINING))
+        return register_model_version(
+            model=small_ensemble(), name="e", training_data_hash="x", activate=activate
+        )
+
+    monkeypatch.setattr("triage.model_training.train_ensemble_model_version", train)
+
+    training = run_ensemble_training(name=ENSEMBLE_TRAINING)
+
+    assert training.status == ModelTraining.Status.DONE
+    [running] = seen
+    assert (running.status, running.progress_step, running.progress_total) == ("running", 3, 8)
+    assert running.progress_note.endswith("40 of 1530 updates")
+    assert not training.model_version.is_active
 
 
 @pytest.mark.django_db

@@ -245,9 +245,15 @@ def fit_ensemble(
         imitation_out_of_fold = None
         kind = "int8" if quantize else "float"
         for fold_number in range(k):
-            tell(step, total, f"fine-tuning MiniLM without fold {fold_number + 1} of {k}")
+            what = f"fine-tuning MiniLM without fold {fold_number + 1} of {k}"
+            tell(step, total, what)
             scores = transformer_fold_probabilities(
-                rows, k=k, fold=fold_number, seed=seed, settings=settings
+                rows,
+                k=k,
+                fold=fold_number,
+                seed=seed,
+                settings=settings,
+                progress=_steps_of(tell, step, total, what),
             )
             for head, values in scores.probabilities[kind].items():
                 transformer_out_of_fold[head][scores.held] = values
@@ -299,8 +305,14 @@ def fit_ensemble(
         else None
     )
     step += 1
-    tell(step, total, f"fine-tuning MiniLM on all {len(rows)} messages")
-    network = fine_tune(_training_texts(rows), seed=seed, settings=settings)
+    what = f"fine-tuning MiniLM on all {len(rows)} messages"
+    tell(step, total, what)
+    network = fine_tune(
+        _training_texts(rows),
+        seed=seed,
+        settings=settings,
+        progress=_steps_of(tell, step, total, what),
+    )
     transformer = to_serving(network, quantize=quantize)
     tell(total, total, "done")
     return EnsembleFit(
@@ -309,6 +321,20 @@ def fit_ensemble(
         ),
         report,
     )
+
+
+def _steps_of(
+    tell: Callable[[int, int, str], None], step: int, total: int, what: str
+) -> Callable[[int, int], None]:
+    """A fine-tune's own optimizer steps, told as part of the fit's current step: the
+    fine-tunes are most of a fit's hour, and a bar that stands still that long looks hung.
+    Told at each whole percent, not each update: the admin's training writes it to a row."""
+
+    def told(done: int, steps: int) -> None:
+        if done == steps or done * 100 // steps != (done - 1) * 100 // steps:
+            tell(step, total, f"{what}: {done} of {steps} updates")
+
+    return told
 
 
 def cross_fitted_ensemble(
