@@ -22,7 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
 OUT = ROOT / "var" / "oof"
 
@@ -30,7 +29,11 @@ OUT = ROOT / "var" / "oof"
 def _task(seed: int, folds: int, fold: int, out: Path = OUT, soup: int | None = None) -> str:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from triage.ml.corpus import load_corpus
-    from triage.ml.ensemble import out_of_fold_path, transformer_fold_probabilities
+    from triage.ml.ensemble import (
+        out_of_fold_path,
+        save_fold_scores,
+        transformer_fold_probabilities,
+    )
     from triage.ml.transformer.fine_tuning import FineTuning
 
     target = out_of_fold_path(out, seed=seed, folds=folds, fold=fold)
@@ -40,16 +43,7 @@ def _task(seed: int, folds: int, fold: int, out: Path = OUT, soup: int | None = 
     started = time.monotonic()
     settings = FineTuning() if soup is None else FineTuning(soup=soup)
     scores = transformer_fold_probabilities(rows, k=folds, fold=fold, seed=seed, settings=settings)
-    np.savez(
-        target,
-        held=np.array(scores.held),
-        **{
-            f"{kind}_{head}": values
-            for kind, heads in scores.probabilities.items()
-            for head, values in heads.items()
-        },
-        **{f"{kind}_imitation": values for kind, values in scores.imitations.items()},
-    )
+    save_fold_scores(target, scores)
     return f"{target.name} in {time.monotonic() - started:.0f}s"
 
 

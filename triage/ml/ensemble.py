@@ -360,6 +360,20 @@ def out_of_fold_path(directory: Path, *, seed: int, folds: int, fold: int) -> Pa
     return directory / f"transformer-k{folds}-seed{seed}-fold{fold}.npz"
 
 
+def save_fold_scores(path: Path, scores: FoldScores) -> None:
+    """One fold's scores in the file the readers below take (bench/transformer_oof.py)."""
+    np.savez(
+        path,
+        held=np.array(scores.held),
+        **{
+            f"{kind}_{head}": values
+            for kind, heads in scores.probabilities.items()
+            for head, values in heads.items()
+        },
+        **{f"{kind}_imitation": values for kind, values in scores.imitations.items()},
+    )
+
+
 def read_transformer_out_of_fold(
     directory: Path, *, seed: int, folds: int, rows: int, kind: str = "int8"
 ) -> dict[str, np.ndarray] | None:

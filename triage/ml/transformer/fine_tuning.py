@@ -152,12 +152,7 @@ def _fine_tune_one(
     model.word.weight.requires_grad_(False)
     model.train()
 
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(tokenizer_json(model_dir))
-    tokenizer.enable_truncation(settings.max_tokens)
-    tokenizer.no_padding()  # the file pads to 128; batches pad to their own longest
-    ids = [e.ids for e in tokenizer.encode_batch([r.text for r in rows])]
+    ids = token_ids([r.text for r in rows], settings.max_tokens, model_dir)
     acuity = [ACUITY_ORDER.index(r.acuity) for r in rows]
     level = [SERVICE_LEVEL_ORDER.index(r.service_level) for r in rows]
     evisit = torch.tensor([float(r.evisit_candidate) for r in rows])
@@ -256,7 +251,7 @@ def token_ids(
 
     tokenizer = Tokenizer.from_str(tokenizer_json(model_dir))
     tokenizer.enable_truncation(max_tokens)
-    tokenizer.no_padding()
+    tokenizer.no_padding()  # the file pads to 128; batches pad to their own longest
     return [e.ids for e in tokenizer.encode_batch(list(texts))]
 
 
