@@ -56,9 +56,18 @@ def main() -> None:
     parser.add_argument(
         "--soup", type=int, help="fine-tunes averaged per model (default: the training's)"
     )
+    parser.add_argument(
+        "--only-folds",
+        type=int,
+        nargs="+",
+        help="run these folds only (the rest later, or on another machine into the same --out)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    tasks = [(s, args.folds, f, args.out, args.soup) for s in args.seeds for f in range(args.folds)]
+    chosen = range(args.folds) if args.only_folds is None else args.only_folds
+    if any(not 0 <= f < args.folds for f in chosen):
+        parser.error(f"--only-folds: a fold is a number from 0 to {args.folds - 1}")
+    tasks = [(s, args.folds, f, args.out, args.soup) for s in args.seeds for f in chosen]
     started = time.monotonic()
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(_task, *t) for t in tasks]
