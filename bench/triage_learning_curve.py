@@ -10,6 +10,8 @@ Three curves, each the real questions' urgency ROC AUC out of fold:
 - `--real-shares` / `--portal-shares`: the same at 4 folds with only part of one kind of
   training row kept (the real questions, or the portal-style rows); the held-out fold
   is always whole.
+  `--transformer-at-real-share SHARE DIR` adds the served members at a share, from
+  bench/transformer_oof.py's `--real-share` files.
 - `--transformer K DIR`: the served ensemble's members from bench/transformer_oof.py's
   files for k = K in DIR (written with `--folds K`, all folds or `--only-folds`), on
   the rows every given k has scored, with a paired bootstrap of the largest k against
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
+from transformer_oof import training_rows  # noqa: E402
 from triage_v2_report import embeddings, tfidf_oof  # noqa: E402
 
 from triage.ml.classifier import (  # noqa: E402
@@ -97,36 +100,101 @@ def by_folds(corpus: Corpus, ks: list[int], seeds: list[int]) -> None:
         print(f"  k={k:<3} trained on {1 - 1 / k:.1%}: " + _cells(found), flush=True)
 
 
-def by_share(corpus: Corpus, kind: str, shares: list[float], seeds: list[int]) -> None:
+def by_share(
+    corpus: Corpus,
+    kind: str,
+    shares: list[float],
+    seeds: list[int],
+    transformers: dict[float, Path] | None = None,
+) -> None:
     """At 4 folds, each fold's training part keeps `share` of its real questions (kind
-    "real") or of its portal-style rows (kind "portal"), drawn at random; the written
-    questions stay in the TF-IDF half and among the voters, as served."""
+    "real") or of its portal-style rows (kind "portal"), drawn as transformer_oof.py's
+    --real-share draws them; the written questions stay in the TF-IDF half and among the
+    voters, as served. Where `transformers` gives a share transformer_oof.py's files
+    (--real-share, 4 folds, the first seed), the served members are shown at it too."""
     rows, n = corpus.rows, len(corpus.rows)
     inputs = [as_input(r) for r in rows]
-    thinned_kind = corpus.real if kind == "real" else ~corpus.real
+    transformers = transformers or {}
     print(f"cheap members with part of the {kind} rows kept (4 folds)")
     for share in shares:
         found: dict[str, list[float]] = {}
+        served = None
         for seed in seeds:
-            draw = np.random.default_rng(100 + seed)
+            folds = stratified_folds(rows, 4, salt=f"oof-seed{seed}")
             half = empty_probabilities(n)
-            votes = {h: np.zeros_like(v) for h, v in half.items()}
-            for held in stratified_folds(rows, 4, salt=f"oof-seed{seed}"):
-                training = np.setdiff1d(np.arange(n), held)
-                thinned = training[thinned_kind[training]]
-                kept = draw.choice(thinned, round(share * len(thinned)), replace=False)
-                training = np.union1d(training[~thinned_kind[training]], kept)
+            voters = []
+            for fold, held in enumerate(folds):
+                training = training_rows(
+                    corpus.real, held, kind=kind, share=share, seed=seed, fold=fold
+                )
                 model = TriageModel.train(
                     [rows[i] for i in training] + list(corpus.written), variant=DEFAULT_VARIANT
                 )
                 for head, values in model.probabilities([inputs[i] for i in held]).items():
                     half[head][held] = values
-                voters = corpus.pool.subset(training).joined(corpus.written_pool)
-                for head, values in voters.vote(corpus.embeddings[held]).items():
-                    votes[head][held] = values
+                voters.append(corpus.pool.subset(training).joined(corpus.written_pool))
+            votes = _votes(folds, voters, corpus.embeddings)
             for name, probabilities in cheap_members(corpus, half, votes).items():
                 found.setdefault(name, []).append(corpus.ranking(probabilities))
+            if share in transformers and seed == seeds[0]:
+                transformer, queries, scored = transformer_files(
+                    corpus, transformers[share], 4, seed
+                )
+                if not scored.all():
+                    sys.exit(f"{transformers[share]}: not every fold of seed {seed} is there")
+                served = served_members(half, transformer, _votes(folds, voters, queries))
         print(f"  {share:.0%} of them kept: " + _cells(found), flush=True)
+        if served is not None:
+            print(
+                f"    served members, seed {seeds[0]}: "
+                + "  ".join(
+                    f"{name} {corpus.ranking(p):.3f} (service by argmax "
+                    f"{corpus.service_by_argmax(p, corpus.real):.3f})"
+                    for name, p in served.items()
+                ),
+                flush=True,
+            )
+
+
+def _votes(folds: list[list[int]], voters: list[NeighbourPool], queries: np.ndarray) -> dict:
+    out = {h: np.zeros_like(v) for h, v in empty_probabilities(len(queries)).items()}
+    for held, pool in zip(folds, voters, strict=True):
+        for head, values in pool.vote(queries[held]).items():
+            out[head][held] = values
+    return out
+
+
+def transformer_files(
+    corpus: Corpus, directory: Path, k: int, seed: int
+) -> tuple[dict[str, dict], np.ndarray, np.ndarray]:
+    """transformer_oof.py's files for k and seed: the probabilities by kind ("float",
+    "int8"), the embeddings the vote asks with (the int8 imitation where scored, else
+    pretrained MiniLM's own), and which rows the files score."""
+    transformer = {kind: empty_probabilities(len(corpus.rows)) for kind in ("float", "int8")}
+    queries = corpus.embeddings.copy()
+    scored = np.zeros(len(corpus.rows), dtype=bool)
+    for fold in range(k):
+        path = out_of_fold_path(directory, seed=seed, folds=k, fold=fold)
+        if not path.exists():
+            continue
+        data = np.load(path)
+        scored[data["held"]] = True
+        for kind in transformer:
+            for head in HEADS:
+                transformer[kind][head][data["held"]] = data[f"{kind}_{head}"]
+        queries[data["held"]] = data["int8_imitation"]
+    if not scored.any():
+        sys.exit(f"no transformer files for k={k}, seed {seed} in {directory}")
+    return transformer, queries, scored
+
+
+def served_members(half: dict, transformer: dict[str, dict], votes: dict) -> dict[str, dict]:
+    pair = average(half, transformer["int8"], dict.fromkeys(HEADS, 0.5))
+    return {
+        "transformer-float": transformer["float"],
+        "pair-int8": pair,
+        "ensemble-int8": blend(pair, votes, DEFAULT_NEIGHBOUR_WEIGHT),
+    }
 
 
 def by_transformer_folds(corpus: Corpus, runs: list[tuple[int, Path]], seed: int) -> None:
@@ -134,31 +202,12 @@ def by_transformer_folds(corpus: Corpus, runs: list[tuple[int, Path]], seed: int
     members: dict[int, dict[str, dict]] = {}
     scored = np.ones(len(corpus.rows), dtype=bool)
     for k, directory in runs:
-        transformer = {kind: empty_probabilities(len(corpus.rows)) for kind in ("float", "int8")}
-        queries = corpus.embeddings.copy()
-        seen = np.zeros(len(corpus.rows), dtype=bool)
-        for fold in range(k):
-            path = out_of_fold_path(directory, seed=seed, folds=k, fold=fold)
-            if not path.exists():
-                continue
-            data = np.load(path)
-            seen[data["held"]] = True
-            for kind in transformer:
-                for head in HEADS:
-                    transformer[kind][head][data["held"]] = data[f"{kind}_{head}"]
-            queries[data["held"]] = data["int8_imitation"]
-        if not seen.any():
-            sys.exit(f"no transformer files for k={k}, seed {seed} in {directory}")
+        transformer, queries, seen = transformer_files(corpus, directory, k, seed)
         scored &= seen
         folds = stratified_folds(corpus.rows, k, salt=f"oof-seed{seed}")
         half = tfidf_oof(corpus.rows, seed, k, CACHE, corpus.written)
         votes = out_of_fold_votes(corpus.pool, folds, corpus.written_pool, queries=queries)
-        pair = average(half, transformer["int8"], dict.fromkeys(HEADS, 0.5))
-        members[k] = {
-            "transformer-float": transformer["float"],
-            "pair-int8": pair,
-            "ensemble-int8": blend(pair, votes, DEFAULT_NEIGHBOUR_WEIGHT),
-        }
+        members[k] = served_members(half, transformer, votes)
     where = scored & corpus.real
     print(
         f"served members by folds, seed {seed}, on the {scored.sum()} rows every k scored "
@@ -204,6 +253,14 @@ def main() -> None:
         metavar=("K", "DIR"),
         help="transformer_oof.py's files for k = K in DIR (the first of --seeds)",
     )
+    parser.add_argument(
+        "--transformer-at-real-share",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("SHARE", "DIR"),
+        help="transformer_oof.py --real-share SHARE's files in DIR (4 folds, the first seed)",
+    )
     args = parser.parse_args()
     if any(not 0 <= s <= 1 for s in args.real_shares + args.portal_shares):
         parser.error("a share is a fraction from 0 to 1")
@@ -212,7 +269,8 @@ def main() -> None:
     if args.folds:
         by_folds(corpus, args.folds, args.seeds)
     if args.real_shares:
-        by_share(corpus, "real", args.real_shares, args.seeds)
+        at_share = {float(share): Path(d) for share, d in args.transformer_at_real_share}
+        by_share(corpus, "real", args.real_shares, args.seeds, at_share)
     if args.portal_shares:
         by_share(corpus, "portal", args.portal_shares, args.seeds)
     if args.transformer:

@@ -23,7 +23,13 @@ from triage.ml.classifier import (
     message_text,
 )
 from triage.ml.decision import classify_items
-from triage.ml.ensemble import ENSEMBLE_VARIANT, average, fit_ensemble, more_acute_of
+from triage.ml.ensemble import (
+    ENSEMBLE_VARIANT,
+    average,
+    fit_ensemble,
+    more_acute_of,
+    transformer_fold_probabilities,
+)
 from triage.ml.neighbours import (
     DEFAULT_NEIGHBOUR_WEIGHT,
     NeighbourPool,
@@ -77,6 +83,30 @@ def test_fit_ensemble_chooses_thresholds_out_of_fold_and_fits_both_halves_on_eve
     assert len(model.neighbours.pool.embeddings) == len(rows)
     predictions = model.predict([TriageInput(body="crushing chest pain right now")])
     assert predictions[0].acuity in {"emergent", "urgent", "routine"}
+
+
+def test_a_fold_s_fine_tune_learns_from_the_rows_it_is_given_and_scores_the_whole_fold():
+    # The learning curve (bench/triage_learning_curve.py) fine-tunes on part of the
+    # other folds; the held-out fold is still scored whole.
+    rows = small_training_corpus()
+    held, other = stratified_folds(rows, 2, salt="oof-seed0")
+    updates = []
+
+    scores = transformer_fold_probabilities(
+        rows,
+        k=2,
+        fold=0,
+        seed=0,
+        settings=FineTuning(epochs=1, batch_size=4, soup=1),
+        progress=lambda done, total: updates.append(total),
+        training=other[:8],
+    )
+
+    assert scores.held == held
+    assert updates[-1] == 2  # 8 rows in batches of 4, not the other fold's 13
+    assert scores.probabilities["int8"]["acuity"].shape == (len(held), 3)
+    with pytest.raises(ValueError, match="fold they score"):
+        transformer_fold_probabilities(rows, k=2, fold=0, seed=0, training=[held[0], other[0]])
 
 
 def _flat_transformer_out_of_fold(n: int) -> dict:

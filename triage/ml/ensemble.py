@@ -176,14 +176,21 @@ def transformer_fold_probabilities(
     seed: int,
     settings=None,
     progress: Callable[[int, int], None] | None = None,
+    training: Sequence[int] | None = None,
 ) -> FoldScores:
-    """Fine-tune on every fold but `fold` and score that fold with the exported graph,
-    float and int8: the heads' probabilities and the imitated embeddings."""
+    """Fine-tune on every fold but `fold` (or on the rows `training` names, which must
+    leave that fold out) and score that fold with the exported graph, float and int8: the
+    heads' probabilities and the imitated embeddings."""
     from triage.ml.transformer.fine_tuning import fine_tune, to_serving
 
     held = stratified_folds(rows, k, salt=f"oof-seed{seed}")[fold]
     held_set = set(held)
-    train = [r for i, r in enumerate(rows) if i not in held_set]
+    if training is None:
+        train = [r for i, r in enumerate(rows) if i not in held_set]
+    elif held_set.intersection(training):
+        raise ValueError("the rows to fine-tune on include some of the fold they score")
+    else:
+        train = [rows[i] for i in training]
     model = fine_tune(_training_texts(train), seed=seed, settings=settings, progress=progress)
     texts = [message_text(rows[i].subject, rows[i].body) for i in held]
     probabilities, imitations = {}, {}
