@@ -57,6 +57,9 @@ URGENT_OR_ABOVE = [ACUITY_CLASSES.index("urgent"), ACUITY_CLASSES.index("emergen
 
 
 class Corpus:
+    """The corpus, the written questions and their pretrained embeddings, loaded once
+    for every curve, and the two figures each curve reports."""
+
     def __init__(self) -> None:
         corpus_dir = ROOT / "triage" / "corpus"
         self.rows = load_corpus(corpus_dir)
@@ -79,7 +82,7 @@ class Corpus:
         return float(np.mean(said[where] == self.service[where]))
 
 
-def cheap_members(corpus: Corpus, half: dict, votes: dict) -> dict[str, dict]:
+def cheap_members(half: dict, votes: dict) -> dict[str, dict]:
     return {
         "tfidf-half": half,
         "vote": votes,
@@ -95,7 +98,7 @@ def by_folds(corpus: Corpus, ks: list[int], seeds: list[int]) -> None:
             folds = stratified_folds(corpus.rows, k, salt=f"oof-seed{seed}")
             half = tfidf_oof(corpus.rows, seed, k, CACHE, corpus.written)
             votes = out_of_fold_votes(corpus.pool, folds, corpus.written_pool)
-            for name, probabilities in cheap_members(corpus, half, votes).items():
+            for name, probabilities in cheap_members(half, votes).items():
                 found.setdefault(name, []).append(corpus.ranking(probabilities))
         print(f"  k={k:<3} trained on {1 - 1 / k:.1%}: " + _cells(found), flush=True)
 
@@ -134,7 +137,7 @@ def by_share(
                     half[head][held] = values
                 voters.append(corpus.pool.subset(training).joined(corpus.written_pool))
             votes = _votes(folds, voters, corpus.embeddings)
-            for name, probabilities in cheap_members(corpus, half, votes).items():
+            for name, probabilities in cheap_members(half, votes).items():
                 found.setdefault(name, []).append(corpus.ranking(probabilities))
             if share in transformers and seed == seeds[0]:
                 transformer, queries, scored = transformer_files(
