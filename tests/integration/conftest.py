@@ -49,6 +49,7 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
+        self.nodes: dict[str, str] = {}
 
     def start(
         self,
@@ -96,6 +97,7 @@ class Workers:
         )
         self.processes[name], self.logs[name] = process, log_path
         node = hostname.replace("%h", os.uname().nodename)
+        self.nodes[name] = node
         deadline = time.monotonic() + WORKER_READY_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -104,6 +106,29 @@ class Workers:
                 return
         self.stop_all()
         pytest.fail(f"worker {name} not ready:\n{log_path.read_text()}", pytrace=False)
+
+    def wait_idle(self, name: str, *, timeout: float = 30) -> None:
+        """Until the worker runs no task, holds none it has fetched and none waits in
+        the broker's queues (tasks scheduled for later aside). A message counts as
+        routed before every task queued for it has run: another message's task may have
+        routed it in its batch."""
+        node = self.nodes[name]
+        inspect = celery_app.control.inspect(destination=[node], timeout=1)
+        quiet_polls, deadline = 0, time.monotonic() + timeout
+        # Twice in a row: between one task ending and the next being fetched, both
+        # lists can be empty for a moment.
+        while quiet_polls < 2:
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {name} still busy after {timeout}s", pytrace=False)
+            active, reserved = inspect.active() or {}, inspect.reserved() or {}
+            busy = (
+                active.get(node) is None
+                or active[node]
+                or reserved.get(node)
+                or tasks_waiting_in_broker()
+            )
+            quiet_polls = 0 if busy else quiet_polls + 1
+            time.sleep(0.2)
 
     def kill_hard(self, name: str) -> None:
         process = self.processes.pop(name)
@@ -127,6 +152,14 @@ def flush_broker() -> None:
     _broker_url()
     with celery_app.connection_for_write() as conn:
         conn.default_channel.client.flushdb()  # no stale tasks from an earlier run
+
+
+def tasks_waiting_in_broker() -> int:
+    """Tasks in the Redis lists that are the queues (one list per queue and priority
+    step); the broker's own bookkeeping keys are not lists."""
+    with celery_app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        return sum(client.llen(key) for key in client.scan_iter() if client.type(key) == b"list")
 
 
 @pytest.fixture
