@@ -11,6 +11,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_triage
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL)
+# pytest-xdist workers, one per core up to four (each has its own test database and Redis
+# databases). Integration tests run one at a time in one worker, browser tests in one;
+# the unit tests spread over all of them. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup)
 
 .PHONY: venv venv-dev demo test test-fast services lint format api-schema
 
@@ -67,8 +72,8 @@ format: venv-dev
 
 test: venv-dev services lint
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The fast lane while working: no browser, no real worker processes, no schemathesis run.
 test-fast: venv-dev services lint
-	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration and not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_PARALLEL) -m "not browser and not integration and not slow" $(PYTEST_ARGS)

@@ -1,5 +1,7 @@
 import io
+import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import joblib
 import pytest
@@ -12,6 +14,30 @@ from triage.ml.classifier import DEFAULT_VARIANT
 from triage.ml.corpus import corpus_hash, load_corpus
 from triage.ml.training import fit_model
 from triage.model_registry import register_model_version, serialize_model
+
+
+def _own_redis_databases_under_xdist() -> None:
+    # pytest-django gives each xdist worker its own test database; this gives each its own
+    # two Redis databases (broker, and the cache one up), so one worker's flush or rate
+    # limit never reaches another's. gw0 keeps the suite's URL: db 15 and cache 0; gw1
+    # takes 13 and 14, gw2 11 and 12, and so on. Celery reads the environment variable,
+    # Django the setting, and a worker process started by a test is given the setting.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    url = settings.CELERY_BROKER_URL
+    if worker == "gw0" or not url.startswith("redis://") or os.environ.get("CACHE_URL"):
+        return
+    parts = urlsplit(url)
+    broker_db = int(parts.path.strip("/") or 0) - 2 * int(worker.removeprefix("gw"))
+    if broker_db < 0:
+        raise pytest.UsageError(
+            f"{worker}: too many xdist workers for the 16 Redis databases (at most 8)"
+        )
+    url = urlunsplit(parts._replace(path=f"/{broker_db}"))
+    os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL = url
+    settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path=f"/{broker_db + 1}"))
+
+
+_own_redis_databases_under_xdist()
 
 
 @pytest.fixture(autouse=True)
@@ -51,15 +77,21 @@ def pytest_sessionfinish(session, exitstatus):
         _background_fit.terminate()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     # The lanes of make test-fast / make test: browser tests drive Chromium against the
     # live server, integration tests start real Celery worker processes.
+    # Under pytest-xdist (make test), each lane runs in one worker, one test at a time:
+    # real worker processes and Chromium are not multiplied, and the other worker runs
+    # the unit tests beside them.
     for item in items:
         parts = Path(str(item.fspath)).parts
         if "browser" in parts:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.xdist_group("integration"))
 
 
 def pytest_collection_finish(session):
@@ -77,7 +109,7 @@ def trained_triage_model():
     if model_cache.wait_for(cached, _background_fit):
         artifact = cached.read_bytes()
         model = joblib.load(io.BytesIO(artifact))
-    else:  # the background fit failed (its log: var/test-cache/fit.log): fit here
+    else:  # the background fit failed (its log: var/test-cache/fit-*.log): fit here
         model = fit_model(rows, DEFAULT_VARIANT)
         artifact = serialize_model(model)
         model_cache.write_atomically(cached, artifact)

@@ -1,8 +1,11 @@
 """The default triage model for the suite, fit once per corpus change and cached under
 var/test-cache. Run as a module (python -m tests.model_cache), it fits and writes the cache
 in its own process: the suite starts it at session start, so the fit (about 50 s on two
-cores) runs beside the tests that need no model instead of in front of the first one."""
+cores) runs beside the tests that need no model instead of in front of the first one.
+Under pytest-xdist every worker starts one; they take turns on a file lock, and the first
+fits while the others wait for its file, so the corpus is fit once."""
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -11,7 +14,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_CACHE = ROOT / "var" / "test-cache"
-LOG = MODEL_CACHE / "fit.log"
+LOCK = MODEL_CACHE / "fit.lock"
+
+
+def log_path() -> Path:
+    return MODEL_CACHE / f"fit-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
 
 
 def cache_path(data_hash: str, variant: str) -> Path:
@@ -27,7 +34,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def start_background_fit() -> subprocess.Popen:
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    with LOG.open("w") as log:
+    with log_path().open("w") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.model_cache"],
             cwd=ROOT,
@@ -58,8 +65,10 @@ def main() -> None:
 
     rows = load_corpus(settings.TRIAGE_CORPUS_DIR)
     path = cache_path(corpus_hash(rows), DEFAULT_VARIANT)
-    if not path.exists():
-        write_atomically(path, serialize_model(fit_model(rows, DEFAULT_VARIANT)))
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when this process ends, however it ends
+        if not path.exists():
+            write_atomically(path, serialize_model(fit_model(rows, DEFAULT_VARIANT)))
     print(f"cached {path.name}")
 
 
