@@ -404,7 +404,7 @@ CELERY_WORKER_CONSUMER = "config.celery:PoisonTolerantConsumer"
 # demo, no broker) this process's memory.
 
 
-def _cache_beside_broker(broker_url: str) -> str:
+def cache_beside_broker(broker_url: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(broker_url)
@@ -418,7 +418,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": _cache_beside_broker(CELERY_BROKER_URL),
+            "LOCATION": cache_beside_broker(CELERY_BROKER_URL),
             # Redis stopped: a request waits this long at most, then is let through.
             "OPTIONS": {
                 "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,

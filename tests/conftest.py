@@ -9,6 +9,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from config.settings import cache_beside_broker
 from tests import model_cache
 from triage.ml.classifier import DEFAULT_VARIANT
 from triage.ml.corpus import corpus_hash, load_corpus
@@ -18,10 +19,11 @@ from triage.model_registry import register_model_version, serialize_model
 
 def _own_redis_databases_under_xdist() -> None:
     # pytest-django gives each xdist worker its own test database; this gives each its own
-    # two Redis databases (broker, and the cache one up), so one worker's flush or rate
-    # limit never reaches another's. gw0 keeps the suite's URL: db 15 and cache 0; gw1
-    # takes 13 and 14, gw2 11 and 12, and so on. Celery reads the environment variable,
-    # Django the setting, and a worker process started by a test is given the setting.
+    # two Redis databases (the broker, and the cache where the settings put it beside the
+    # broker), so one worker's flush or rate limit never reaches another's. gw0 keeps the
+    # suite's URL: db 15 and cache 0; gw1 takes 13 and 14, gw2 11 and 12, and so on.
+    # Celery reads the environment variable, Django the setting, and a worker process
+    # started by a test is given the setting.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     url = settings.CELERY_BROKER_URL
     if worker == "gw0" or not url.startswith("redis://") or os.environ.get("CACHE_URL"):
@@ -34,7 +36,7 @@ def _own_redis_databases_under_xdist() -> None:
         )
     url = urlunsplit(parts._replace(path=f"/{broker_db}"))
     os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL = url
-    settings.CACHES["default"]["LOCATION"] = urlunsplit(parts._replace(path=f"/{broker_db + 1}"))
+    settings.CACHES["default"]["LOCATION"] = cache_beside_broker(url)
 
 
 _own_redis_databases_under_xdist()
